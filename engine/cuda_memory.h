@@ -1,0 +1,15 @@
+// cuda_memory.h: the engine's only door to device memory. Built from cuda_memory.cu when the
+// CUDA backend is on, and from cuda_memory_stub.cpp (which throws a clear error) when it is off,
+// so that CPU-only builds never reference the CUDA runtime.
+#pragma once
+#include <cstddef>
+
+namespace cudistill {
+
+bool cuda_available();                      // built with CUDA and at least one device is present
+void* cuda_malloc(size_t bytes);            // throws cudistill::Error naming requested/free bytes
+void cuda_free(void* p);
+// kind: 0 host->device, 1 device->host, 2 device->device
+void cuda_memcpy(void* dst, const void* src, size_t bytes, int kind);
+
+}  // namespace cudistill

@@ -1,0 +1,63 @@
+// ops/batchnorm.cpp: batch_norm2d in training and eval mode.
+// In eval mode the normalisation constants come from the running statistics, so backward
+// treats mean and invstd as constants (kernels/batchnorm.h, `training` flag).
+#include <cmath>
+
+#include "engine/autograd.h"
+#include "engine/ops/dispatch.h"
+#include "engine/ops/ops.h"
+#include "kernels/batchnorm.h"
+
+namespace cudistill {
+
+Tensor batch_norm2d(const Tensor& x_in, const Tensor& gamma, const Tensor& beta, Tensor& running_mean,
+                    Tensor& running_var, bool training, double momentum, double eps) {
+  common_device("batch_norm2d", {&x_in, &gamma, &beta, &running_mean, &running_var});
+  ENGINE_CHECK(x_in.ndim() == 4, "batch_norm2d: x ", shape_str(x_in.shape()), " must be (N, C, H, W)");
+  const int N = int(x_in.size(0)), C = int(x_in.size(1));
+  const int64_t HW = x_in.size(2) * x_in.size(3);
+  for (const Tensor* p : std::initializer_list<const Tensor*>{&gamma, &beta, &running_mean, &running_var})
+    ENGINE_CHECK(p->defined() && p->shape() == Shape{C} && p->is_contiguous(),
+                 "batch_norm2d: gamma, beta and running statistics must be contiguous (", C, ") for x ",
+                 shape_str(x_in.shape()));
+  ENGINE_CHECK(!training || N * HW > 1, "batch_norm2d: training needs more than one value per channel, got x ",
+               shape_str(x_in.shape()));
+
+  Tensor x = x_in.contiguous();
+  Tensor y = Tensor::empty(x.shape(), x.dtype(), x.device());
+  Tensor mean = Tensor::empty({C}, x.dtype(), x.device()), invstd = Tensor::empty({C}, x.dtype(), x.device());
+  dispatch("batch_norm2d", x, [&](auto tag) {
+    using T = decltype(tag);
+    if (training) {
+      cpu::batchnorm_fwd_train<T>(y.data<T>(), mean.data<T>(), invstd.data<T>(), running_mean.data<T>(),
+                                  running_var.data<T>(), x.data<T>(), gamma.data<T>(), beta.data<T>(), N, C,
+                                  HW, T(momentum), T(eps));
+    } else {
+      cpu::batchnorm_fwd_eval<T>(y.data<T>(), x.data<T>(), gamma.data<T>(), beta.data<T>(),
+                                 running_mean.data<T>(), running_var.data<T>(), N, C, HW, T(eps));
+      const T* rm = running_mean.data<T>();
+      const T* rv = running_var.data<T>();
+      for (int c = 0; c < C; ++c) {  // the constants backward needs
+        mean.data<T>()[c] = rm[c];
+        invstd.data<T>()[c] = T(1.0 / std::sqrt(double(rv[c]) + eps));
+      }
+    }
+  });
+  if (needs_grad({&x, &gamma, &beta})) {
+    record(y, "batch_norm2d", {&x, &gamma, &beta},
+           [x, gamma, beta, mean, invstd, N, C, HW, training](const Tensor& g) {
+             Tensor gc = g.contiguous();
+             dispatch("batch_norm2d_backward", gc, [&](auto tag) {
+               using T = decltype(tag);
+               cpu::batchnorm_bwd<T>(x.requires_grad() ? grad_slot(x).data<T>() : nullptr,
+                                     gamma.requires_grad() ? grad_slot(gamma).data<T>() : nullptr,
+                                     beta.requires_grad() ? grad_slot(beta).data<T>() : nullptr,
+                                     gc.data<T>(), x.data<T>(), gamma.data<T>(), mean.data<T>(),
+                                     invstd.data<T>(), N, C, HW, training);
+             });
+           });
+  }
+  return y;
+}
+
+}  // namespace cudistill

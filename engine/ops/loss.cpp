@@ -1,0 +1,74 @@
+// ops/loss.cpp: cross_entropy and kd_loss, each a single fused op (forward returns the mean
+// over the batch; backward recomputes the softmaxes rather than saving (B, K) buffers).
+#include "engine/autograd.h"
+#include "engine/ops/dispatch.h"
+#include "engine/ops/ops.h"
+#include "kernels/loss.h"
+
+namespace cudistill {
+
+namespace {
+void check_logits_labels(const char* op, const Tensor& logits, const Tensor& labels) {
+  ENGINE_CHECK(logits.ndim() == 2, op, ": logits ", shape_str(logits.shape()), " must be (B, K)");
+  ENGINE_CHECK(labels.defined() && labels.dtype() == DType::I32 && labels.shape() == Shape{logits.size(0)},
+               op, ": labels must be int32 of shape (", logits.size(0), "), got ",
+               labels.defined() ? shape_str(labels.shape()) : "undefined");
+  ENGINE_CHECK(labels.device() == logits.device(), op, ": labels and logits on different devices");
+}
+}  // namespace
+
+Tensor cross_entropy(const Tensor& logits_in, const Tensor& labels_in, double eps) {
+  check_logits_labels("cross_entropy", logits_in, labels_in);
+  ENGINE_CHECK(eps >= 0 && eps < 1, "cross_entropy: label_smoothing must be in [0, 1), got ", eps);
+  Tensor s = logits_in.contiguous(), y = labels_in.contiguous();
+  const int B = int(s.size(0)), K = int(s.size(1));
+  Tensor loss = Tensor::empty({}, s.dtype(), s.device());
+  dispatch("cross_entropy", s, [&](auto tag) {
+    using T = decltype(tag);
+    cpu::cross_entropy_fwd<T>(loss.data<T>(), s.data<T>(), y.data<int32_t>(), B, K, T(eps));
+  });
+  if (needs_grad({&s})) {
+    record(loss, "cross_entropy", {&s}, [s, y, B, K, eps](const Tensor& g) {
+      const double gv = g.item();
+      dispatch("cross_entropy_backward", s, [&](auto tag) {
+        using T = decltype(tag);
+        cpu::cross_entropy_bwd<T>(grad_slot(s).data<T>(), s.data<T>(), y.data<int32_t>(), B, K, T(eps), T(gv));
+      });
+    });
+  }
+  return loss;
+}
+
+Tensor kd_loss(const Tensor& student_in, const Tensor& master_in, const Tensor& labels_in, double temperature,
+               double alpha) {
+  common_device("kd_loss", {&student_in, &master_in});
+  ENGINE_CHECK(student_in.ndim() == 2 && student_in.shape() == master_in.shape(), "kd_loss: student ",
+               shape_str(student_in.shape()), " and master ", shape_str(master_in.shape()),
+               " logits must both be (B, K)");
+  ENGINE_CHECK(temperature > 0, "kd_loss: temperature must be positive, got ", temperature);
+  ENGINE_CHECK(alpha >= 0 && alpha <= 1, "kd_loss: alpha must be in [0, 1], got ", alpha);
+  if (alpha < 1) check_logits_labels("kd_loss", student_in, labels_in);
+  // The master is a constant target: detach() so no gradient ever reaches it.
+  Tensor s = student_in.contiguous(), m = master_in.detach().contiguous();
+  Tensor y = labels_in.defined() ? labels_in.contiguous() : labels_in;
+  const int B = int(s.size(0)), K = int(s.size(1));
+  Tensor loss = Tensor::empty({}, s.dtype(), s.device());
+  auto labels_ptr = [](const Tensor& t) { return t.defined() ? t.data<int32_t>() : nullptr; };
+  dispatch("kd_loss", s, [&](auto tag) {
+    using T = decltype(tag);
+    cpu::kd_loss_fwd<T>(loss.data<T>(), s.data<T>(), m.data<T>(), labels_ptr(y), B, K, T(temperature), T(alpha));
+  });
+  if (needs_grad({&s})) {
+    record(loss, "kd_loss", {&s}, [s, m, y, B, K, temperature, alpha, labels_ptr](const Tensor& g) {
+      const double gv = g.item();
+      dispatch("kd_loss_backward", s, [&](auto tag) {
+        using T = decltype(tag);
+        cpu::kd_loss_bwd<T>(grad_slot(s).data<T>(), s.data<T>(), m.data<T>(), labels_ptr(y), B, K,
+                            T(temperature), T(alpha), T(gv));
+      });
+    });
+  }
+  return loss;
+}
+
+}  // namespace cudistill

@@ -1,0 +1,40 @@
+// storage.cpp: CPU blocks are 64-byte aligned (one cache line, and what AVX-512 loads like);
+// CUDA blocks are delegated to cuda_memory.
+#include "engine/storage.h"
+
+#include <cstring>
+#include <new>
+
+#include "engine/cuda_memory.h"
+
+namespace cudistill {
+
+Storage::Storage(size_t bytes, Device device) : bytes_(bytes), device_(device) {
+  if (bytes == 0) return;
+  if (device == Device::CPU) {
+    data_ = ::operator new(bytes, std::align_val_t(64), std::nothrow);
+    ENGINE_CHECK(data_ != nullptr, "out of host memory allocating ", bytes, " bytes");
+  } else {
+    data_ = cuda_malloc(bytes);
+  }
+}
+
+Storage::~Storage() {
+  if (!data_) return;
+  if (device_ == Device::CPU)
+    ::operator delete(data_, std::align_val_t(64));
+  else
+    cuda_free(data_);
+}
+
+void copy_bytes(void* dst, Device dst_dev, const void* src, Device src_dev, size_t bytes) {
+  if (bytes == 0) return;
+  if (dst_dev == Device::CPU && src_dev == Device::CPU) {
+    std::memcpy(dst, src, bytes);
+  } else {
+    int kind = (src_dev == Device::CPU) ? 0 : (dst_dev == Device::CPU ? 1 : 2);
+    cuda_memcpy(dst, src, bytes, kind);
+  }
+}
+
+}  // namespace cudistill

@@ -1,0 +1,29 @@
+// conv.h: 2-d convolution as im2col + GEMM (the CPU reference; the CUDA path uses cuDNN).
+//   x: (N, C, H, W), w: (O, C/G, KH, KW), b: (O) or null, y: (N, O, HO, WO)
+//   HO = (H + 2*pad - KH) / stride + 1, likewise WO. G = groups; G == C == O is depthwise.
+// Backward accumulates (+=) into whichever of dx, dw, db is non-null.
+#pragma once
+#include <cstdint>
+
+namespace cudistill::cpu {
+
+struct ConvShape {
+  int N, C, H, W;      // input
+  int O, KH, KW;       // filters
+  int stride, pad, groups;
+  int HO, WO;          // output
+};
+
+// col: (C*KH*KW, HO*WO) for one image: row (c, i, j) holds x[c, oh*s-p+i, ow*s-p+j] (0 in padding)
+template <typename T>
+void im2col(T* col, const T* x, int C, int H, int W, int KH, int KW, int stride, int pad, int HO, int WO);
+// dx += the scatter of col back to the image (the adjoint of im2col)
+template <typename T>
+void col2im_add(T* dx, const T* col, int C, int H, int W, int KH, int KW, int stride, int pad, int HO,
+                int WO);
+
+template <typename T> void conv2d_fwd(T* y, const T* x, const T* w, const T* b, const ConvShape& s);
+template <typename T>
+void conv2d_bwd(T* dx, T* dw, T* db, const T* dy, const T* x, const T* w, const ConvShape& s);
+
+}  // namespace cudistill::cpu

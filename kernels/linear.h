@@ -1,0 +1,14 @@
+// linear.h: the fully connected layer, torchvision layout.
+//   x: (B, I), w: (O, I), b: (O) or null, y: (B, O) = x @ w^T + b
+// Backward accumulates (+=) into whichever of dx, dw, db is non-null:
+//   dx += dy @ w,  dw += dy^T @ x,  db += sum_b dy
+#pragma once
+#include <cstdint>
+
+namespace cudistill::cpu {
+
+template <typename T> void linear_fwd(T* y, const T* x, const T* w, const T* b, int B, int I, int O);
+template <typename T>
+void linear_bwd(T* dx, T* dw, T* db, const T* dy, const T* x, const T* w, int B, int I, int O);
+
+}  // namespace cudistill::cpu
