@@ -48,9 +48,12 @@ void run_backward(const Tensor& root, const Tensor& grad_output) {
 
   // 1. Topological order by iterative depth-first search (ResNet152's graph is ~1000 nodes deep,
   //    too deep to trust recursion with).
-  std::vector<TensorImpl*> order;  // post-order: inputs before the tensors made from them
+  // `order` owns its tensors: releasing a node's edges below must not free a tensor that is
+  // still waiting for its turn in the sweep.
+  using ImplPtr = std::shared_ptr<TensorImpl>;
+  std::vector<ImplPtr> order;  // post-order: inputs before the tensors made from them
   std::unordered_set<TensorImpl*> seen;
-  std::vector<std::pair<TensorImpl*, size_t>> stack{{root.impl(), 0}};
+  std::vector<std::pair<ImplPtr, size_t>> stack{{root.impl_ptr(), 0}};
   seen.insert(root.impl());
   while (!stack.empty()) {
     auto& [t, next] = stack.back();
@@ -60,8 +63,8 @@ void run_backward(const Tensor& root, const Tensor& grad_output) {
                    "' a second time: its saved buffers were freed after the first backward");
     }
     if (node && next < node->inputs.size()) {
-      TensorImpl* in = node->inputs[next++].impl();
-      if (seen.insert(in).second) stack.push_back({in, 0});
+      const ImplPtr& in = node->inputs[next++].impl_ptr();
+      if (seen.insert(in.get()).second) stack.push_back({in, 0});
     } else {
       order.push_back(t);
       stack.pop_back();
@@ -75,7 +78,7 @@ void run_backward(const Tensor& root, const Tensor& grad_output) {
     Tensor& g = root.impl()->grad;
     g = add(g, grad_output.to(g.device()).to(g.dtype()));
     for (auto it = order.rbegin(); it != order.rend(); ++it) {
-      TensorImpl* t = *it;
+      ImplPtr t = std::move(*it);  // dropped at the end of this iteration: nothing later needs it
       Node* node = t->grad_fn.get();
       if (!node) continue;  // a leaf: its gradient stays in t->grad
       if (t->grad.defined()) node->backward(t->grad);
