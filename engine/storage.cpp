@@ -10,6 +10,9 @@
 namespace cudistill {
 
 Storage::Storage(size_t bytes, Device device) : bytes_(bytes), device_(device) {
+  // An empty CUDA tensor still needs a CUDA build with a device: fail here, not at first use.
+  if (device == Device::CUDA) USER_CHECK(cuda_available(), "a CUDA tensor was requested, but ",
+                                         "this build has no CUDA or no GPU is visible; keep tensors on the CPU");
   if (bytes == 0) return;
   if (device == Device::CPU) {
     data_ = ::operator new(bytes, std::align_val_t(64), std::nothrow);

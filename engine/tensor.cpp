@@ -69,6 +69,11 @@ Tensor Tensor::ones(const Shape& shape, DType dtype, Device device) {
 
 Tensor Tensor::full(const Shape& shape, double value, DType dtype, Device device) {
   Tensor host = empty(shape, dtype, Device::CPU);
+  if (dtype == DType::I32) {
+    int32_t* p = host.data<int32_t>();
+    for (int64_t i = 0, n = host.numel(); i < n; ++i) p[i] = int32_t(value);
+    return host.to(device);
+  }
   dispatch_float(dtype, [&](auto tag) {
     using T = decltype(tag);
     T* p = host.data<T>();
@@ -107,14 +112,19 @@ Tensor Tensor::uniform(const Shape& shape, Rng& rng, double lo, double hi, DType
 }
 
 // ---------------------------------------------------------------- metadata
+// A default-constructed Tensor has no impl: every accessor says so instead of crashing.
+static TensorImpl* checked(const std::shared_ptr<TensorImpl>& impl) {
+  ENGINE_CHECK(impl != nullptr, "use of an undefined Tensor (default-constructed, or an optional input left empty)");
+  return impl.get();
+}
 const Shape& Tensor::shape() const { ENGINE_CHECK(defined(), "shape() of an undefined tensor"); return impl_->shape; }
-const Shape& Tensor::strides() const { return impl_->strides; }
+const Shape& Tensor::strides() const { return checked(impl_)->strides; }
 int Tensor::ndim() const { return int(shape().size()); }
 int64_t Tensor::numel() const { return shape_numel(shape()); }
-DType Tensor::dtype() const { return impl_->dtype; }
-Device Tensor::device() const { return impl_->device; }
-const std::shared_ptr<Storage>& Tensor::storage() const { return impl_->storage; }
-int64_t Tensor::offset() const { return impl_->offset; }
+DType Tensor::dtype() const { return checked(impl_)->dtype; }
+Device Tensor::device() const { return checked(impl_)->device; }
+const std::shared_ptr<Storage>& Tensor::storage() const { return checked(impl_)->storage; }
+int64_t Tensor::offset() const { return checked(impl_)->offset; }
 
 int64_t Tensor::size(int dim) const {
   int nd = ndim();
@@ -208,7 +218,7 @@ Tensor& Tensor::set_requires_grad(bool on) {
   return *this;
 }
 
-Tensor Tensor::grad() const { return impl_->grad; }
+Tensor Tensor::grad() const { return checked(impl_)->grad; }
 void Tensor::zero_grad() { impl_->grad = Tensor(); }
 void Tensor::retain_grad() { impl_->retains_grad = true; }
 bool Tensor::is_leaf() const { return impl_->grad_fn == nullptr; }
