@@ -1,5 +1,6 @@
-// ops/loss.cpp: cross_entropy and kd_loss, each a single fused op (forward returns the mean
-// over the batch; backward recomputes the softmaxes rather than saving (B, K) buffers).
+// ops/loss.cpp: cross_entropy and kd_loss, each one fused kernel call: the forward computes the
+// batch-mean loss and, when a gradient will be needed, d loss / d logits in the same pass; the
+// backward only scales that saved (B, K) buffer by the upstream gradient.
 #include "engine/autograd.h"
 #include "engine/ops/dispatch.h"
 #include "engine/ops/ops.h"
@@ -15,6 +16,11 @@ void check_logits_labels(const char* op, const Tensor& logits, const Tensor& lab
                labels.defined() ? shape_str(labels.shape()) : "undefined");
   ENGINE_CHECK(labels.device() == logits.device(), op, ": labels and logits on different devices");
 }
+
+// The backward of a fused loss: d(logits) += g * dlogits, g = the loss's upstream gradient.
+std::function<void(const Tensor&)> scaled_backward(const Tensor& s, const Tensor& dlogits) {
+  return [s, dlogits](const Tensor& g) { add_inplace(grad_slot(s), mul(dlogits, g)); };
+}
 }  // namespace
 
 Tensor cross_entropy(const Tensor& logits_in, const Tensor& labels_in, double eps) {
@@ -23,19 +29,14 @@ Tensor cross_entropy(const Tensor& logits_in, const Tensor& labels_in, double ep
   Tensor s = logits_in.contiguous(), y = labels_in.contiguous();
   const int B = int(s.size(0)), K = int(s.size(1));
   Tensor loss = Tensor::empty({}, s.dtype(), s.device());
+  const bool grad = needs_grad({&s});
+  Tensor dlogits = grad ? Tensor::empty(s.shape(), s.dtype(), s.device()) : Tensor();
   dispatch("cross_entropy", s, [&](auto tag) {
     using T = decltype(tag);
-    cpu::cross_entropy_fwd<T>(loss.data<T>(), s.data<T>(), y.data<int32_t>(), B, K, T(eps));
+    cpu::cross_entropy_fwd<T>(loss.data<T>(), grad ? dlogits.data<T>() : nullptr, s.data<T>(), y.data<int32_t>(),
+                              B, K, T(eps));
   });
-  if (needs_grad({&s})) {
-    record(loss, "cross_entropy", {&s}, [s, y, B, K, eps](const Tensor& g) {
-      const double gv = g.item();
-      dispatch("cross_entropy_backward", s, [&](auto tag) {
-        using T = decltype(tag);
-        cpu::cross_entropy_bwd<T>(grad_slot(s).data<T>(), s.data<T>(), y.data<int32_t>(), B, K, T(eps), T(gv));
-      });
-    });
-  }
+  if (grad) record(loss, "cross_entropy", {&s}, scaled_backward(s, dlogits));
   return loss;
 }
 
@@ -53,21 +54,15 @@ Tensor kd_loss(const Tensor& student_in, const Tensor& master_in, const Tensor& 
   Tensor y = labels_in.defined() ? labels_in.contiguous() : labels_in;
   const int B = int(s.size(0)), K = int(s.size(1));
   Tensor loss = Tensor::empty({}, s.dtype(), s.device());
-  auto labels_ptr = [](const Tensor& t) { return t.defined() ? t.data<int32_t>() : nullptr; };
+  const bool grad = needs_grad({&s});
+  Tensor dlogits = grad ? Tensor::empty(s.shape(), s.dtype(), s.device()) : Tensor();
+  const int32_t* labels = y.defined() ? y.data<int32_t>() : nullptr;
   dispatch("kd_loss", s, [&](auto tag) {
     using T = decltype(tag);
-    cpu::kd_loss_fwd<T>(loss.data<T>(), s.data<T>(), m.data<T>(), labels_ptr(y), B, K, T(temperature), T(alpha));
+    cpu::kd_loss_fwd<T>(loss.data<T>(), grad ? dlogits.data<T>() : nullptr, s.data<T>(), m.data<T>(), labels, B, K,
+                        T(temperature), T(alpha));
   });
-  if (needs_grad({&s})) {
-    record(loss, "kd_loss", {&s}, [s, m, y, B, K, temperature, alpha, labels_ptr](const Tensor& g) {
-      const double gv = g.item();
-      dispatch("kd_loss_backward", s, [&](auto tag) {
-        using T = decltype(tag);
-        cpu::kd_loss_bwd<T>(grad_slot(s).data<T>(), s.data<T>(), m.data<T>(), labels_ptr(y), B, K,
-                            T(temperature), T(alpha), T(gv));
-      });
-    });
-  }
+  if (grad) record(loss, "kd_loss", {&s}, scaled_backward(s, dlogits));
   return loss;
 }
 

@@ -39,33 +39,26 @@ double row_ce(const double* lp, int32_t y, int K, double eps) {
 }  // namespace
 
 template <typename T>
-void cross_entropy_fwd(T* loss, const T* s, const int32_t* labels, int B, int K, T eps) {
+void cross_entropy_fwd(T* loss, T* dlogits, const T* s, const int32_t* labels, int B, int K, T eps) {
   std::vector<double> lp(static_cast<size_t>(K));
   double total = 0.0;
   for (int b = 0; b < B; ++b) {
     check_label(labels[b], K, b);
-    row_log_softmax(lp.data(), s + int64_t(b) * K, K, 1.0);
+    const int64_t r = int64_t(b) * K;
+    row_log_softmax(lp.data(), s + r, K, 1.0);
     total += row_ce(lp.data(), labels[b], K, double(eps));
+    if (!dlogits) continue;
+    for (int k = 0; k < K; ++k) {
+      const double q = double(eps) / K + (k == labels[b] ? 1.0 - double(eps) : 0.0);
+      dlogits[r + k] = T((std::exp(lp[size_t(k)]) - q) / B);
+    }
   }
   loss[0] = T(total / B);
 }
 
 template <typename T>
-void cross_entropy_bwd(T* ds, const T* s, const int32_t* labels, int B, int K, T eps, T g) {
-  std::vector<double> lp(static_cast<size_t>(K));
-  const double scale = double(g) / B;
-  for (int b = 0; b < B; ++b) {
-    row_log_softmax(lp.data(), s + int64_t(b) * K, K, 1.0);
-    for (int k = 0; k < K; ++k) {
-      double q = double(eps) / K + (k == labels[b] ? 1.0 - double(eps) : 0.0);
-      ds[int64_t(b) * K + k] += T(scale * (std::exp(lp[size_t(k)]) - q));
-    }
-  }
-}
-
-template <typename T>
-void kd_loss_fwd(T* loss, const T* s, const T* m, const int32_t* labels, int B, int K, T temperature,
-                 T alpha) {
+void kd_loss_fwd(T* loss, T* dlogits, const T* s, const T* m, const int32_t* labels, int B, int K,
+                 T temperature, T alpha) {
   const double t = double(temperature), a = double(alpha);
   ENGINE_CHECK(a == 1.0 || labels != nullptr, "kd_loss with alpha < 1 needs labels");
   std::vector<double> lq(static_cast<size_t>(K)), lp(static_cast<size_t>(K)), ls(static_cast<size_t>(K));
@@ -83,33 +76,19 @@ void kd_loss_fwd(T* loss, const T* s, const T* m, const int32_t* labels, int B, 
       row += (1.0 - a) * -ls[size_t(labels[b])];
     }
     total += row;
+    if (!dlogits) continue;
+    for (int k = 0; k < K; ++k) {
+      double grad = a * t * (std::exp(lq[size_t(k)]) - std::exp(lp[size_t(k)]));
+      if (a != 1.0) grad += (1.0 - a) * (std::exp(ls[size_t(k)]) - (k == labels[b] ? 1.0 : 0.0));
+      dlogits[r + k] = T(grad / B);
+    }
   }
   loss[0] = T(total / B);
 }
 
-template <typename T>
-void kd_loss_bwd(T* ds, const T* s, const T* m, const int32_t* labels, int B, int K, T temperature,
-                 T alpha, T g) {
-  const double t = double(temperature), a = double(alpha), scale = double(g) / B;
-  std::vector<double> lq(static_cast<size_t>(K)), lp(static_cast<size_t>(K)), ls(static_cast<size_t>(K));
-  for (int b = 0; b < B; ++b) {
-    const int64_t r = int64_t(b) * K;
-    row_log_softmax(lp.data(), m + r, K, 1.0 / t);
-    row_log_softmax(lq.data(), s + r, K, 1.0 / t);
-    if (a != 1.0) row_log_softmax(ls.data(), s + r, K, 1.0);
-    for (int k = 0; k < K; ++k) {
-      double grad = a * t * (std::exp(lq[size_t(k)]) - std::exp(lp[size_t(k)]));
-      if (a != 1.0) grad += (1.0 - a) * (std::exp(ls[size_t(k)]) - (k == labels[b] ? 1.0 : 0.0));
-      ds[r + k] += T(scale * grad);
-    }
-  }
-}
-
 #define INSTANTIATE(T)                                                                        \
-  template void cross_entropy_fwd<T>(T*, const T*, const int32_t*, int, int, T);              \
-  template void cross_entropy_bwd<T>(T*, const T*, const int32_t*, int, int, T, T);           \
-  template void kd_loss_fwd<T>(T*, const T*, const T*, const int32_t*, int, int, T, T);       \
-  template void kd_loss_bwd<T>(T*, const T*, const T*, const int32_t*, int, int, T, T, T);
+  template void cross_entropy_fwd<T>(T*, T*, const T*, const int32_t*, int, int, T);          \
+  template void kd_loss_fwd<T>(T*, T*, const T*, const T*, const int32_t*, int, int, T, T);
 INSTANTIATE(float)
 INSTANTIATE(double)
 
