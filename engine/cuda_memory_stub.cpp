@@ -13,5 +13,7 @@ bool cuda_available() { return false; }
 void* cuda_malloc(size_t) { USER_CHECK(false, kNoCuda); return nullptr; }
 void cuda_free(void*) {}
 void cuda_memcpy(void*, const void*, size_t, int) { USER_CHECK(false, kNoCuda); }
+CudaMemoryStats cuda_memory_stats() { return {}; }
+void cuda_empty_cache() {}
 
 }  // namespace cudistill

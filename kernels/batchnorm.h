@@ -23,3 +23,14 @@ void batchnorm_bwd(T* dx, T* dgamma, T* dbeta, const T* dy, const T* x, const T*
                    const T* mean, const T* invstd, int N, int C, int64_t HW, bool training);
 
 }  // namespace cudistill::cpu
+
+// CUDA twins (kernels/cuda/batchnorm.cu): one block per channel, block reductions.
+namespace cudistill::cuda {
+void batchnorm_fwd_train(float* y, float* save_mean, float* save_invstd, float* running_mean, float* running_var,
+                         const float* x, const float* gamma, const float* beta, int N, int C, int64_t HW,
+                         float momentum, float eps);
+void batchnorm_fwd_eval(float* y, const float* x, const float* gamma, const float* beta, const float* running_mean,
+                        const float* running_var, int N, int C, int64_t HW, float eps);
+void batchnorm_bwd(float* dx, float* dgamma, float* dbeta, const float* dy, const float* x, const float* gamma,
+                   const float* mean, const float* invstd, int N, int C, int64_t HW, bool training);
+}  // namespace cudistill::cuda

@@ -27,3 +27,10 @@ template <typename T>
 void conv2d_bwd(T* dx, T* dw, T* db, const T* dy, const T* x, const T* w, const ConvShape& s);
 
 }  // namespace cudistill::cpu
+
+// CUDA twins (kernels/cuda/conv_cudnn.cu): cuDNN 9 graph API, plans cached per shape.
+namespace cudistill::cuda {
+void conv2d_fwd(float* y, const float* x, const float* w, const float* b, const cpu::ConvShape& s);
+void conv2d_bwd(float* dx, float* dw, float* db, const float* dy, const float* x, const float* w,
+                const cpu::ConvShape& s);
+}  // namespace cudistill::cuda

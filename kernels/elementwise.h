@@ -23,3 +23,17 @@ template <typename T> void relu6_fwd(T* y, const T* x, int64_t n);
 template <typename T> void relu6_bwd(T* dx, const T* dy, const T* x, int64_t n);  // dx += dy * (0 < x < 6)
 
 }  // namespace cudistill::cpu
+
+// CUDA twins (kernels/cuda/elementwise.cu): float32, same arguments; they run on the engine's
+// stream (engine/cuda/context.h). Shapes and strides are host arrays of at most 8 dims.
+namespace cudistill::cuda {
+void binary_fwd(cpu::BinaryOp op, float* y, const float* a, const int64_t* a_strides, const float* b,
+                const int64_t* b_strides, int ndim, const int64_t* shape);
+void scale_fwd(float* y, const float* x, float s, int64_t n);
+void axpy(float* y, float a, const float* x, int64_t n);
+void add_scalar(float* y, float v, int64_t n);
+void relu_fwd(float* y, const float* x, int64_t n);
+void relu_bwd(float* dx, const float* dy, const float* x, int64_t n);
+void relu6_fwd(float* y, const float* x, int64_t n);
+void relu6_bwd(float* dx, const float* dy, const float* x, int64_t n);
+}  // namespace cudistill::cuda

@@ -18,3 +18,9 @@ void gemm(bool trans_a, bool trans_b, int M, int N, int K, T alpha, const T* A, 
           const T* B, int ldb, T beta, T* C, int ldc);
 
 }  // namespace cudistill::cpu
+
+// CUDA twin (kernels/cuda/gemm_cublas.cu): row-major on top of column-major cuBLAS.
+namespace cudistill::cuda {
+void gemm(bool trans_a, bool trans_b, int M, int N, int K, float alpha, const float* A, int lda, const float* B,
+          int ldb, float beta, float* C, int ldc);
+}  // namespace cudistill::cuda

@@ -12,3 +12,9 @@ template <typename T>
 void linear_bwd(T* dx, T* dw, T* db, const T* dy, const T* x, const T* w, int B, int I, int O);
 
 }  // namespace cudistill::cpu
+
+// CUDA twins (kernels/cuda/gemm_cublas.cu): cuBLAS SGEMM, TF32 off unless enabled in the context.
+namespace cudistill::cuda {
+void linear_fwd(float* y, const float* x, const float* w, const float* b, int B, int I, int O);
+void linear_bwd(float* dx, float* dw, float* db, const float* dy, const float* x, const float* w, int B, int I, int O);
+}  // namespace cudistill::cuda

@@ -18,3 +18,11 @@ void adamw_step(T* p, T* m, T* v, const T* grad, int64_t n, T lr, T beta1, T bet
                 int64_t t);
 
 }  // namespace cudistill::cpu
+
+// CUDA twins (kernels/cuda/optim.cu): one thread per parameter element.
+namespace cudistill::cuda {
+void sgd_step(float* p, float* buf, const float* grad, int64_t n, float lr, float momentum, bool nesterov,
+              float weight_decay, bool first);
+void adamw_step(float* p, float* m, float* v, const float* grad, int64_t n, float lr, float beta1, float beta2,
+                float eps, float weight_decay, int64_t t);
+}  // namespace cudistill::cuda

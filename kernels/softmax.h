@@ -16,3 +16,11 @@ template <typename T> void log_softmax_fwd(T* y, const T* x, int B, int K, T inv
 template <typename T> void log_softmax_bwd(T* dx, const T* dy, const T* y, int B, int K, T inv_t);
 
 }  // namespace cudistill::cpu
+
+// CUDA twins (kernels/cuda/softmax_temperature.cu, docs/kernels/softmax_temperature.md).
+namespace cudistill::cuda {
+void softmax_fwd(float* y, const float* x, int B, int K, float inv_t);
+void softmax_bwd(float* dx, const float* dy, const float* y, int B, int K, float inv_t);
+void log_softmax_fwd(float* y, const float* x, int B, int K, float inv_t);
+void log_softmax_bwd(float* dx, const float* dy, const float* y, int B, int K, float inv_t);
+}  // namespace cudistill::cuda
