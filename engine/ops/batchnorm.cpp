@@ -2,6 +2,7 @@
 // In eval mode the normalisation constants come from the running statistics, so backward
 // treats mean and invstd as constants (kernels/batchnorm.h, `training` flag).
 #include <cmath>
+#include <vector>
 
 #include "engine/autograd.h"
 #include "engine/ops/dispatch.h"
@@ -26,35 +27,56 @@ Tensor batch_norm2d(const Tensor& x_in, const Tensor& gamma, const Tensor& beta,
   Tensor x = x_in.contiguous();
   Tensor y = Tensor::empty(x.shape(), x.dtype(), x.device());
   Tensor mean = Tensor::empty({C}, x.dtype(), x.device()), invstd = Tensor::empty({C}, x.dtype(), x.device());
-  dispatch("batch_norm2d", x, [&](auto tag) {
-    using T = decltype(tag);
-    if (training) {
-      cpu::batchnorm_fwd_train<T>(y.data<T>(), mean.data<T>(), invstd.data<T>(), running_mean.data<T>(),
-                                  running_var.data<T>(), x.data<T>(), gamma.data<T>(), beta.data<T>(), N, C,
-                                  HW, T(momentum), T(eps));
-    } else {
-      cpu::batchnorm_fwd_eval<T>(y.data<T>(), x.data<T>(), gamma.data<T>(), beta.data<T>(),
-                                 running_mean.data<T>(), running_var.data<T>(), N, C, HW, T(eps));
-      const T* rm = running_mean.data<T>();
-      const T* rv = running_var.data<T>();
-      for (int c = 0; c < C; ++c) {  // the constants backward needs
-        mean.data<T>()[c] = rm[c];
-        invstd.data<T>()[c] = T(1.0 / std::sqrt(double(rv[c]) + eps));
-      }
+  if (training) {
+    dispatch(
+        "batch_norm2d", x,
+        [&](auto tag) {
+          using T = decltype(tag);
+          cpu::batchnorm_fwd_train<T>(y.data<T>(), mean.data<T>(), invstd.data<T>(), running_mean.data<T>(),
+                                      running_var.data<T>(), x.data<T>(), gamma.data<T>(), beta.data<T>(), N, C, HW,
+                                      T(momentum), T(eps));
+        },
+        CUDA_PATH(cuda::batchnorm_fwd_train(y.data<float>(), mean.data<float>(), invstd.data<float>(),
+                                            running_mean.data<float>(), running_var.data<float>(), x.data<float>(),
+                                            gamma.data<float>(), beta.data<float>(), N, C, HW, float(momentum),
+                                            float(eps))));
+  } else {
+    dispatch(
+        "batch_norm2d", x,
+        [&](auto tag) {
+          using T = decltype(tag);
+          cpu::batchnorm_fwd_eval<T>(y.data<T>(), x.data<T>(), gamma.data<T>(), beta.data<T>(), running_mean.data<T>(),
+                                     running_var.data<T>(), N, C, HW, T(eps));
+        },
+        CUDA_PATH(cuda::batchnorm_fwd_eval(y.data<float>(), x.data<float>(), gamma.data<float>(), beta.data<float>(),
+                                           running_mean.data<float>(), running_var.data<float>(), N, C, HW,
+                                           float(eps))));
+    if (needs_grad({&x, &gamma, &beta})) {
+      // The constants backward needs, from the running statistics: C values, computed on the host.
+      std::vector<double> rm = running_mean.to_vector(), rv = running_var.to_vector(), is(rv.size());
+      for (size_t c = 0; c < rv.size(); ++c) is[c] = 1.0 / std::sqrt(rv[c] + eps);
+      mean = Tensor::from_vector(rm, {C}, x.dtype()).to(x.device());
+      invstd = Tensor::from_vector(is, {C}, x.dtype()).to(x.device());
     }
-  });
+  }
   if (needs_grad({&x, &gamma, &beta})) {
     record(y, "batch_norm2d", {&x, &gamma, &beta},
            [x, gamma, beta, mean, invstd, N, C, HW, training](const Tensor& g) {
              Tensor gc = g.contiguous();
-             dispatch("batch_norm2d_backward", gc, [&](auto tag) {
+             auto gp = [](const Tensor& t, auto tag) {
                using T = decltype(tag);
-               cpu::batchnorm_bwd<T>(x.requires_grad() ? grad_slot(x).data<T>() : nullptr,
-                                     gamma.requires_grad() ? grad_slot(gamma).data<T>() : nullptr,
-                                     beta.requires_grad() ? grad_slot(beta).data<T>() : nullptr,
-                                     gc.data<T>(), x.data<T>(), gamma.data<T>(), mean.data<T>(),
-                                     invstd.data<T>(), N, C, HW, training);
-             });
+               return t.requires_grad() ? grad_slot(t).data<T>() : nullptr;
+             };
+             dispatch(
+                 "batch_norm2d_backward", gc,
+                 [&](auto tag) {
+                   using T = decltype(tag);
+                   cpu::batchnorm_bwd<T>(gp(x, tag), gp(gamma, tag), gp(beta, tag), gc.data<T>(), x.data<T>(),
+                                         gamma.data<T>(), mean.data<T>(), invstd.data<T>(), N, C, HW, training);
+                 },
+                 CUDA_PATH(cuda::batchnorm_bwd(gp(x, 0.f), gp(gamma, 0.f), gp(beta, 0.f), gc.data<float>(),
+                                               x.data<float>(), gamma.data<float>(), mean.data<float>(),
+                                               invstd.data<float>(), N, C, HW, training)));
            });
   }
   return y;

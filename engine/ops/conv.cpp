@@ -29,20 +29,29 @@ Tensor conv2d(const Tensor& x_in, const Tensor& w_in, const Tensor& b_in, int st
 
   Tensor x = x_in.contiguous(), w = w_in.contiguous(), b = b_in.defined() ? b_in.contiguous() : b_in;
   Tensor y = Tensor::empty({s.N, s.O, s.HO, s.WO}, x.dtype(), x.device());
-  dispatch("conv2d", x, [&](auto tag) {
-    using T = decltype(tag);
-    cpu::conv2d_fwd<T>(y.data<T>(), x.data<T>(), w.data<T>(), b.defined() ? b.data<T>() : nullptr, s);
-  });
+  dispatch(
+      "conv2d", x,
+      [&](auto tag) {
+        using T = decltype(tag);
+        cpu::conv2d_fwd<T>(y.data<T>(), x.data<T>(), w.data<T>(), b.defined() ? b.data<T>() : nullptr, s);
+      },
+      CUDA_PATH(cuda::conv2d_fwd(y.data<float>(), x.data<float>(), w.data<float>(),
+                                 b.defined() ? b.data<float>() : nullptr, s)));
   if (needs_grad({&x, &w, &b})) {
     record(y, "conv2d", {&x, &w, &b}, [x, w, b, s](const Tensor& g) {
       Tensor gc = g.contiguous();
-      dispatch("conv2d_backward", gc, [&](auto tag) {
+      auto gp = [](const Tensor& t, auto tag) {
         using T = decltype(tag);
-        cpu::conv2d_bwd<T>(x.requires_grad() ? grad_slot(x).data<T>() : nullptr,
-                           w.requires_grad() ? grad_slot(w).data<T>() : nullptr,
-                           b.requires_grad() ? grad_slot(b).data<T>() : nullptr, gc.data<T>(),
-                           x.data<T>(), w.data<T>(), s);
-      });
+        return t.requires_grad() ? grad_slot(t).data<T>() : nullptr;
+      };
+      dispatch(
+          "conv2d_backward", gc,
+          [&](auto tag) {
+            using T = decltype(tag);
+            cpu::conv2d_bwd<T>(gp(x, tag), gp(w, tag), gp(b, tag), gc.data<T>(), x.data<T>(), w.data<T>(), s);
+          },
+          CUDA_PATH(cuda::conv2d_bwd(gp(x, 0.f), gp(w, 0.f), gp(b, 0.f), gc.data<float>(), x.data<float>(),
+                                     w.data<float>(), s)));
     });
   }
   return y;

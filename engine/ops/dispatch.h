@@ -6,6 +6,7 @@
 // silent copy to the host (STYLE.md, rule 2). Every dispatch is an NVTX range named after the op.
 #pragma once
 #include <initializer_list>
+#include <type_traits>
 
 #include "engine/nvtx.h"
 #include "engine/tensor.h"
@@ -17,6 +18,11 @@
 #endif
 
 namespace cudistill {
+
+// For ops that share one lambda between both paths (relu, softmax, ...): called with CudaTag it
+// must run the CUDA kernel, with float/double the CPU reference.
+struct CudaTag {};
+template <typename T> inline constexpr bool is_cuda_tag = std::is_same_v<T, CudaTag>;
 
 // All defined tensors in `ts` must share the device and dtype of the first; returns that device.
 Device common_device(const char* op, std::initializer_list<const Tensor*> ts);

@@ -37,11 +37,14 @@ Shape broadcast_strides(const Tensor& t, const Shape& out) {
 void accumulate_broadcast(const Tensor& t, const Tensor& g, double sign) {
   Tensor& gt = grad_slot(t);
   Shape st = broadcast_strides(gt, g.shape());
-  dispatch("add_backward", g, [&](auto tag) {
-    using T = decltype(tag);
-    Tensor src = sign == 1.0 ? g : scale(g, sign);
-    cpu::add_into_strided<T>(gt.data<T>(), src.data<T>(), g.ndim(), g.shape().data(), st.data());
-  });
+  Tensor src = (sign == 1.0 ? g : scale(g, sign)).contiguous();
+  dispatch(
+      "add_backward", g,
+      [&](auto tag) {
+        using T = decltype(tag);
+        cpu::add_into_strided<T>(gt.data<T>(), src.data<T>(), g.ndim(), g.shape().data(), st.data());
+      },
+      CUDA_PATH(cuda::add_into_strided(gt.data<float>(), src.data<float>(), g.ndim(), g.shape().data(), st.data())));
 }
 
 Tensor binary(cpu::BinaryOp op, const char* name, const Tensor& a_in, const Tensor& b_in) {
@@ -50,11 +53,15 @@ Tensor binary(cpu::BinaryOp op, const char* name, const Tensor& a_in, const Tens
   Shape shape = broadcast_shape(a.shape(), b.shape(), name);
   Shape as = broadcast_strides(a, shape), bs = broadcast_strides(b, shape);
   Tensor y = Tensor::empty(shape, a.dtype(), a.device());
-  dispatch(name, a, [&](auto tag) {
-    using T = decltype(tag);
-    cpu::binary_fwd<T>(op, y.data<T>(), a.data<T>(), as.data(), b.data<T>(), bs.data(), int(shape.size()),
-                       shape.data());
-  });
+  dispatch(
+      name, a,
+      [&](auto tag) {
+        using T = decltype(tag);
+        cpu::binary_fwd<T>(op, y.data<T>(), a.data<T>(), as.data(), b.data<T>(), bs.data(), int(shape.size()),
+                           shape.data());
+      },
+      CUDA_PATH(cuda::binary_fwd(op, y.data<float>(), a.data<float>(), as.data(), b.data<float>(), bs.data(),
+                                 int(shape.size()), shape.data())));
   if (needs_grad({&a, &b})) {
     record(y, name, {&a, &b}, [op, a, b](const Tensor& g) {
       if (op == cpu::BinaryOp::Mul) {  // d(a*b) = g*b da + g*a db
@@ -80,42 +87,52 @@ void add_inplace(Tensor& dst, const Tensor& src) {
                shape_str(src.shape()), " differ");
   ENGINE_CHECK(dst.is_contiguous(), "add_inplace: the destination must be contiguous");
   Tensor s = src.contiguous();
-  dispatch("add_inplace", dst, [&](auto tag) {
-    using T = decltype(tag);
-    cpu::axpy<T>(dst.data<T>(), T(1), s.data<T>(), dst.numel());
-  });
+  dispatch(
+      "add_inplace", dst,
+      [&](auto tag) {
+        using T = decltype(tag);
+        cpu::axpy<T>(dst.data<T>(), T(1), s.data<T>(), dst.numel());
+      },
+      CUDA_PATH(cuda::axpy(dst.data<float>(), 1.f, s.data<float>(), dst.numel())));
 }
 
 Tensor scale(const Tensor& x_in, double s) {
   Tensor x = x_in.contiguous();
   Tensor y = Tensor::empty(x.shape(), x.dtype(), x.device());
-  dispatch("scale", x, [&](auto tag) {
-    using T = decltype(tag);
-    cpu::scale_fwd<T>(y.data<T>(), x.data<T>(), T(s), x.numel());
-  });
+  dispatch(
+      "scale", x,
+      [&](auto tag) {
+        using T = decltype(tag);
+        cpu::scale_fwd<T>(y.data<T>(), x.data<T>(), T(s), x.numel());
+      },
+      CUDA_PATH(cuda::scale_fwd(y.data<float>(), x.data<float>(), float(s), x.numel())));
   if (needs_grad({&x})) {
     record(y, "scale", {&x}, [x, s](const Tensor& g) {
       Tensor gc = g.contiguous();
-      dispatch("scale_backward", g, [&](auto tag) {
-        using T = decltype(tag);
-        cpu::axpy<T>(grad_slot(x).data<T>(), T(s), gc.data<T>(), gc.numel());
-      });
+      dispatch(
+          "scale_backward", g,
+          [&](auto tag) {
+            using T = decltype(tag);
+            cpu::axpy<T>(grad_slot(x).data<T>(), T(s), gc.data<T>(), gc.numel());
+          },
+          CUDA_PATH(cuda::axpy(grad_slot(x).data<float>(), float(s), gc.data<float>(), gc.numel())));
     });
   }
   return y;
 }
 
 namespace {
-// relu and relu6 share everything but their two kernels.
+// relu and relu6 share everything but their kernels. fwd/bwd take a float or double tag; the
+// CUDA kernels are float only, so they are called with a float tag.
 template <typename Fwd, typename Bwd>
 Tensor activation(const char* name, const Tensor& x_in, Fwd fwd, Bwd bwd) {
   Tensor x = x_in.contiguous();
   Tensor y = Tensor::empty(x.shape(), x.dtype(), x.device());
-  dispatch(name, x, [&](auto tag) { fwd(tag, y, x); });
+  dispatch(name, x, [&](auto tag) { fwd(tag, y, x); }, [&] { fwd(CudaTag{}, y, x); });
   if (needs_grad({&x})) {
     record(y, name, {&x}, [name, x, bwd](const Tensor& g) {
       Tensor gc = g.contiguous();
-      dispatch(name, g, [&](auto tag) { bwd(tag, grad_slot(x), gc, x); });
+      dispatch(name, g, [&](auto tag) { bwd(tag, grad_slot(x), gc, x); }, [&] { bwd(CudaTag{}, grad_slot(x), gc, x); });
     });
   }
   return y;
@@ -127,11 +144,13 @@ Tensor relu(const Tensor& x) {
       "relu", x,
       [](auto tag, Tensor& y, const Tensor& x) {
         using T = decltype(tag);
-        cpu::relu_fwd<T>(y.data<T>(), x.data<T>(), x.numel());
+        if constexpr (is_cuda_tag<T>) CUDA_PATH(cuda::relu_fwd(y.data<float>(), x.data<float>(), x.numel()))();
+        else cpu::relu_fwd<T>(y.data<T>(), x.data<T>(), x.numel());
       },
       [](auto tag, Tensor& dx, const Tensor& dy, const Tensor& x) {
         using T = decltype(tag);
-        cpu::relu_bwd<T>(dx.data<T>(), dy.data<T>(), x.data<T>(), x.numel());
+        if constexpr (is_cuda_tag<T>) CUDA_PATH(cuda::relu_bwd(dx.data<float>(), dy.data<float>(), x.data<float>(), x.numel()))();
+        else cpu::relu_bwd<T>(dx.data<T>(), dy.data<T>(), x.data<T>(), x.numel());
       });
 }
 
@@ -140,11 +159,13 @@ Tensor relu6(const Tensor& x) {
       "relu6", x,
       [](auto tag, Tensor& y, const Tensor& x) {
         using T = decltype(tag);
-        cpu::relu6_fwd<T>(y.data<T>(), x.data<T>(), x.numel());
+        if constexpr (is_cuda_tag<T>) CUDA_PATH(cuda::relu6_fwd(y.data<float>(), x.data<float>(), x.numel()))();
+        else cpu::relu6_fwd<T>(y.data<T>(), x.data<T>(), x.numel());
       },
       [](auto tag, Tensor& dx, const Tensor& dy, const Tensor& x) {
         using T = decltype(tag);
-        cpu::relu6_bwd<T>(dx.data<T>(), dy.data<T>(), x.data<T>(), x.numel());
+        if constexpr (is_cuda_tag<T>) CUDA_PATH(cuda::relu6_bwd(dx.data<float>(), dy.data<float>(), x.data<float>(), x.numel()))();
+        else cpu::relu6_bwd<T>(dx.data<T>(), dy.data<T>(), x.data<T>(), x.numel());
       });
 }
 

@@ -17,20 +17,29 @@ Tensor linear(const Tensor& x_in, const Tensor& w_in, const Tensor& b_in) {
                " must be (", O, ")");
   Tensor x = x_in.contiguous(), w = w_in.contiguous(), b = b_in.defined() ? b_in.contiguous() : b_in;
   Tensor y = Tensor::empty({B, O}, x.dtype(), x.device());
-  dispatch("linear", x, [&](auto tag) {
-    using T = decltype(tag);
-    cpu::linear_fwd<T>(y.data<T>(), x.data<T>(), w.data<T>(), b.defined() ? b.data<T>() : nullptr, B, I, O);
-  });
+  dispatch(
+      "linear", x,
+      [&](auto tag) {
+        using T = decltype(tag);
+        cpu::linear_fwd<T>(y.data<T>(), x.data<T>(), w.data<T>(), b.defined() ? b.data<T>() : nullptr, B, I, O);
+      },
+      CUDA_PATH(cuda::linear_fwd(y.data<float>(), x.data<float>(), w.data<float>(),
+                                 b.defined() ? b.data<float>() : nullptr, B, I, O)));
   if (needs_grad({&x, &w, &b})) {
     record(y, "linear", {&x, &w, &b}, [x, w, b, B, I, O](const Tensor& g) {
       Tensor gc = g.contiguous();
-      dispatch("linear_backward", gc, [&](auto tag) {
+      auto gp = [](const Tensor& t, auto tag) {
         using T = decltype(tag);
-        cpu::linear_bwd<T>(x.requires_grad() ? grad_slot(x).data<T>() : nullptr,
-                           w.requires_grad() ? grad_slot(w).data<T>() : nullptr,
-                           b.requires_grad() ? grad_slot(b).data<T>() : nullptr, gc.data<T>(),
-                           x.data<T>(), w.data<T>(), B, I, O);
-      });
+        return t.requires_grad() ? grad_slot(t).data<T>() : nullptr;
+      };
+      dispatch(
+          "linear_backward", gc,
+          [&](auto tag) {
+            using T = decltype(tag);
+            cpu::linear_bwd<T>(gp(x, tag), gp(w, tag), gp(b, tag), gc.data<T>(), x.data<T>(), w.data<T>(), B, I, O);
+          },
+          CUDA_PATH(cuda::linear_bwd(gp(x, 0.f), gp(w, 0.f), gp(b, 0.f), gc.data<float>(), x.data<float>(),
+                                     w.data<float>(), B, I, O)));
     });
   }
   return y;
@@ -43,22 +52,31 @@ Tensor matmul(const Tensor& a_in, const Tensor& b_in) {
   const int M = int(a_in.size(0)), K = int(a_in.size(1)), N = int(b_in.size(1));
   Tensor a = a_in.contiguous(), b = b_in.contiguous();
   Tensor y = Tensor::empty({M, N}, a.dtype(), a.device());
-  dispatch("matmul", a, [&](auto tag) {
-    using T = decltype(tag);
-    cpu::gemm<T>(false, false, M, N, K, T(1), a.data<T>(), K, b.data<T>(), N, T(0), y.data<T>(), N);
-  });
+  dispatch(
+      "matmul", a,
+      [&](auto tag) {
+        using T = decltype(tag);
+        cpu::gemm<T>(false, false, M, N, K, T(1), a.data<T>(), K, b.data<T>(), N, T(0), y.data<T>(), N);
+      },
+      CUDA_PATH(cuda::gemm(false, false, M, N, K, 1.f, a.data<float>(), K, b.data<float>(), N, 0.f, y.data<float>(),
+                           N)));
   if (needs_grad({&a, &b})) {
     record(y, "matmul", {&a, &b}, [a, b, M, K, N](const Tensor& g) {
       Tensor gc = g.contiguous();
-      dispatch("matmul_backward", gc, [&](auto tag) {
-        using T = decltype(tag);
-        if (a.requires_grad())  // da += g @ b^T
-          cpu::gemm<T>(false, true, M, K, N, T(1), gc.data<T>(), N, b.data<T>(), N, T(1),
-                       grad_slot(a).data<T>(), K);
-        if (b.requires_grad())  // db += a^T @ g
-          cpu::gemm<T>(true, false, K, N, M, T(1), a.data<T>(), K, gc.data<T>(), N, T(1),
-                       grad_slot(b).data<T>(), N);
-      });
+      // da += g @ b^T,  db += a^T @ g
+      dispatch(
+          "matmul_backward", gc,
+          [&](auto tag) {
+            using T = decltype(tag);
+            if (a.requires_grad())
+              cpu::gemm<T>(false, true, M, K, N, T(1), gc.data<T>(), N, b.data<T>(), N, T(1), grad_slot(a).data<T>(), K);
+            if (b.requires_grad())
+              cpu::gemm<T>(true, false, K, N, M, T(1), a.data<T>(), K, gc.data<T>(), N, T(1), grad_slot(b).data<T>(), N);
+          },
+          CUDA_PATH(if (a.requires_grad()) cuda::gemm(false, true, M, K, N, 1.f, gc.data<float>(), N, b.data<float>(),
+                                                      N, 1.f, grad_slot(a).data<float>(), K);
+                    if (b.requires_grad()) cuda::gemm(true, false, K, N, M, 1.f, a.data<float>(), K, gc.data<float>(),
+                                                      N, 1.f, grad_slot(b).data<float>(), N)));
     });
   }
   return y;

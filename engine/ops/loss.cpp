@@ -15,6 +15,12 @@ void check_logits_labels(const char* op, const Tensor& logits, const Tensor& lab
                op, ": labels must be int32 of shape (", logits.size(0), "), got ",
                labels.defined() ? shape_str(labels.shape()) : "undefined");
   ENGINE_CHECK(labels.device() == logits.device(), op, ": labels and logits on different devices");
+  // Checked here, on the host, because a kernel cannot throw: an out-of-range label would
+  // otherwise read past the row on the GPU.
+  const std::vector<double> y = labels.to_vector();
+  const int64_t K = logits.size(1);
+  for (size_t b = 0; b < y.size(); ++b)
+    ENGINE_CHECK(y[b] >= 0 && y[b] < double(K), op, ": label ", y[b], " of row ", b, " is outside [0, ", K, ")");
 }
 
 // The backward of a fused loss: d(logits) += g * dlogits, g = the loss's upstream gradient.
@@ -31,11 +37,15 @@ Tensor cross_entropy(const Tensor& logits_in, const Tensor& labels_in, double ep
   Tensor loss = Tensor::empty({}, s.dtype(), s.device());
   const bool grad = needs_grad({&s});
   Tensor dlogits = grad ? Tensor::empty(s.shape(), s.dtype(), s.device()) : Tensor();
-  dispatch("cross_entropy", s, [&](auto tag) {
-    using T = decltype(tag);
-    cpu::cross_entropy_fwd<T>(loss.data<T>(), grad ? dlogits.data<T>() : nullptr, s.data<T>(), y.data<int32_t>(),
-                              B, K, T(eps));
-  });
+  dispatch(
+      "cross_entropy", s,
+      [&](auto tag) {
+        using T = decltype(tag);
+        cpu::cross_entropy_fwd<T>(loss.data<T>(), grad ? dlogits.data<T>() : nullptr, s.data<T>(), y.data<int32_t>(),
+                                  B, K, T(eps));
+      },
+      CUDA_PATH(cuda::cross_entropy_fwd(loss.data<float>(), grad ? dlogits.data<float>() : nullptr, s.data<float>(),
+                                        y.data<int32_t>(), B, K, float(eps))));
   if (grad) record(loss, "cross_entropy", {&s}, scaled_backward(s, dlogits));
   return loss;
 }
@@ -57,11 +67,15 @@ Tensor kd_loss(const Tensor& student_in, const Tensor& master_in, const Tensor& 
   const bool grad = needs_grad({&s});
   Tensor dlogits = grad ? Tensor::empty(s.shape(), s.dtype(), s.device()) : Tensor();
   const int32_t* labels = y.defined() ? y.data<int32_t>() : nullptr;
-  dispatch("kd_loss", s, [&](auto tag) {
-    using T = decltype(tag);
-    cpu::kd_loss_fwd<T>(loss.data<T>(), grad ? dlogits.data<T>() : nullptr, s.data<T>(), m.data<T>(), labels, B, K,
-                        T(temperature), T(alpha));
-  });
+  dispatch(
+      "kd_loss", s,
+      [&](auto tag) {
+        using T = decltype(tag);
+        cpu::kd_loss_fwd<T>(loss.data<T>(), grad ? dlogits.data<T>() : nullptr, s.data<T>(), m.data<T>(), labels, B,
+                            K, T(temperature), T(alpha));
+      },
+      CUDA_PATH(cuda::kd_loss_fwd(loss.data<float>(), grad ? dlogits.data<float>() : nullptr, s.data<float>(),
+                                  m.data<float>(), labels, B, K, float(temperature), float(alpha))));
   if (grad) record(loss, "kd_loss", {&s}, scaled_backward(s, dlogits));
   return loss;
 }

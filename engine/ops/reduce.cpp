@@ -11,18 +11,25 @@ namespace {
 Tensor reduce_all(const char* name, const Tensor& x_in, double factor) {
   Tensor x = x_in.contiguous();
   Tensor y = Tensor::empty({}, x.dtype(), x.device());
-  dispatch(name, x, [&](auto tag) {
-    using T = decltype(tag);
-    cpu::sum_fwd<T>(y.data<T>(), x.data<T>(), x.numel());
-    y.data<T>()[0] *= T(factor);
-  });
+  dispatch(
+      name, x,
+      [&](auto tag) {
+        using T = decltype(tag);
+        cpu::sum_fwd<T>(y.data<T>(), x.data<T>(), x.numel());
+        y.data<T>()[0] *= T(factor);
+      },
+      CUDA_PATH(cuda::sum_fwd(y.data<float>(), x.data<float>(), x.numel());
+                cuda::scale_fwd(y.data<float>(), y.data<float>(), float(factor), 1)));
   if (needs_grad({&x})) {
     record(y, name, {&x}, [name, x, factor](const Tensor& g) {
       const double gv = g.item() * factor;  // every input element gets the same gradient
-      dispatch(name, x, [&](auto tag) {
-        using T = decltype(tag);
-        cpu::add_scalar<T>(grad_slot(x).data<T>(), T(gv), x.numel());
-      });
+      dispatch(
+          name, x,
+          [&](auto tag) {
+            using T = decltype(tag);
+            cpu::add_scalar<T>(grad_slot(x).data<T>(), T(gv), x.numel());
+          },
+          CUDA_PATH(cuda::add_scalar(grad_slot(x).data<float>(), float(gv), x.numel())));
     });
   }
   return y;

@@ -4,6 +4,7 @@
 #include <numeric>
 
 #include "engine/autograd.h"
+#include "engine/ops/dispatch.h"
 #include "engine/ops/ops.h"
 #include "kernels/copy.h"
 
@@ -17,11 +18,16 @@ void add_through_view(const Tensor& base, const Tensor& view, const Tensor& g) {
   // The view's strides index base's storage. The base is contiguous (slice views only contiguous
   // tensors), so the same geometry indexes the dense gradient buffer too.
   Tensor gc = g.contiguous();
-  dispatch_float(g.dtype(), [&](auto tag) {
-    using T = decltype(tag);
-    T* dst = gb.data<T>() + (view.offset() - base.offset());
-    cpu::add_into_strided<T>(dst, gc.data<T>(), view.ndim(), view.shape().data(), view.strides().data());
-  });
+  const int64_t off = view.offset() - base.offset();
+  dispatch(
+      "slice_backward", gc,
+      [&](auto tag) {
+        using T = decltype(tag);
+        cpu::add_into_strided<T>(gb.data<T>() + off, gc.data<T>(), view.ndim(), view.shape().data(),
+                                 view.strides().data());
+      },
+      CUDA_PATH(cuda::add_into_strided(gb.data<float>() + off, gc.data<float>(), view.ndim(), view.shape().data(),
+                                       view.strides().data())));
 }
 
 int wrap_dim(int d, int nd, const char* op) {
@@ -33,17 +39,22 @@ int wrap_dim(int d, int nd, const char* op) {
 
 Tensor Tensor::contiguous() const {
   if (is_contiguous()) return *this;
-  ENGINE_CHECK(is_cpu(), "contiguous() of a strided CUDA tensor is not supported yet");
   Tensor out = Tensor::empty(shape(), dtype(), device());
   if (dtype() == DType::I32) {
-    cpu::copy_strided<int32_t, int32_t>(out.data<int32_t>(), data<int32_t>(), ndim(), shape().data(),
-                                        strides().data());
+    if (is_cpu())
+      cpu::copy_strided<int32_t, int32_t>(out.data<int32_t>(), data<int32_t>(), ndim(), shape().data(),
+                                          strides().data());
+    else
+      CUDA_PATH(cuda::copy_strided(out.data<int32_t>(), data<int32_t>(), ndim(), shape().data(), strides().data()))();
     return out;
   }
-  dispatch_float(dtype(), [&](auto tag) {
-    using T = decltype(tag);
-    cpu::copy_strided<T, T>(out.data<T>(), data<T>(), ndim(), shape().data(), strides().data());
-  });
+  dispatch(
+      "contiguous", *this,
+      [&](auto tag) {
+        using T = decltype(tag);
+        cpu::copy_strided<T, T>(out.data<T>(), data<T>(), ndim(), shape().data(), strides().data());
+      },
+      CUDA_PATH(cuda::copy_strided(out.data<float>(), data<float>(), ndim(), shape().data(), strides().data())));
   if (needs_grad({this})) {
     Tensor self = *this;  // the strided input: its grad is scattered back through its strides
     record(out, "contiguous", {this}, [self](const Tensor& g) {

@@ -30,11 +30,17 @@ void SGD::step() {
     if (!g.defined()) continue;
     const bool first = !buf_[i].defined();
     if (o_.momentum != 0.0 && first) buf_[i] = Tensor::empty(p.shape(), p.dtype(), p.device());
-    dispatch("sgd_step", p, [&](auto tag) {
-      using T = decltype(tag);
-      cpu::sgd_step<T>(p.data<T>(), buf_[i].defined() ? buf_[i].data<T>() : nullptr, g.data<T>(), p.numel(),
-                       T(lr_), T(o_.momentum), o_.nesterov, T(o_.weight_decay), first);
-    });
+    Tensor& buf = buf_[i];
+    dispatch(
+        "sgd_step", p,
+        [&](auto tag) {
+          using T = decltype(tag);
+          cpu::sgd_step<T>(p.data<T>(), buf.defined() ? buf.data<T>() : nullptr, g.data<T>(), p.numel(), T(lr_),
+                           T(o_.momentum), o_.nesterov, T(o_.weight_decay), first);
+        },
+        CUDA_PATH(cuda::sgd_step(p.data<float>(), buf.defined() ? buf.data<float>() : nullptr, g.data<float>(),
+                                 p.numel(), float(lr_), float(o_.momentum), o_.nesterov, float(o_.weight_decay),
+                                 first)));
   }
 }
 
@@ -43,19 +49,25 @@ AdamW::AdamW(std::vector<Tensor> params, const AdamWOptions& o) : Optimizer(std:
     m_.push_back(Tensor::zeros(p.shape(), p.dtype(), p.device()));
     v_.push_back(Tensor::zeros(p.shape(), p.dtype(), p.device()));
   }
+  t_.assign(params_.size(), 0);
 }
 
 void AdamW::step() {
-  ++t_;
   for (size_t i = 0; i < params_.size(); ++i) {
     Tensor& p = params_[i];
     Tensor g = p.grad();
     if (!g.defined()) continue;
-    dispatch("adamw_step", p, [&](auto tag) {
-      using T = decltype(tag);
-      cpu::adamw_step<T>(p.data<T>(), m_[i].data<T>(), v_[i].data<T>(), g.data<T>(), p.numel(), T(lr_),
-                         T(o_.beta1), T(o_.beta2), T(o_.eps), T(o_.weight_decay), t_);
-    });
+    const int64_t t = ++t_[i];
+    dispatch(
+        "adamw_step", p,
+        [&](auto tag) {
+          using T = decltype(tag);
+          cpu::adamw_step<T>(p.data<T>(), m_[i].data<T>(), v_[i].data<T>(), g.data<T>(), p.numel(), T(lr_),
+                             T(o_.beta1), T(o_.beta2), T(o_.eps), T(o_.weight_decay), t);
+        },
+        CUDA_PATH(cuda::adamw_step(p.data<float>(), m_[i].data<float>(), v_[i].data<float>(), g.data<float>(),
+                                   p.numel(), float(lr_), float(o_.beta1), float(o_.beta2), float(o_.eps),
+                                   float(o_.weight_decay), t)));
   }
 }
 

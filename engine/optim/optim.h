@@ -51,11 +51,12 @@ class AdamW : public Optimizer {
  private:
   AdamWOptions o_;
   std::vector<Tensor> m_, v_;
-  int64_t t_ = 0;
+  std::vector<int64_t> t_;  // steps taken per parameter (PyTorch counts per parameter too)
 };
 
-// Cosine decay from base_lr to min_lr over total_steps, after a linear warm-up from 0 over
-// warmup_steps: lr(s) = min + (base - min) * (1 + cos(pi * (s - w) / (total - w))) / 2.
+// Cosine decay from base_lr to min_lr over total_steps, after a linear warm-up over warmup_steps
+// (step s < w gets base * (s + 1) / w, so that no step has a zero rate):
+// lr(s) = min + (base - min) * (1 + cos(pi * (s - w) / (total - w))) / 2.
 double cosine_lr(double base_lr, int64_t step, int64_t total_steps, int64_t warmup_steps = 0,
                  double min_lr = 0.0);
 // base_lr * gamma^(step / step_size)

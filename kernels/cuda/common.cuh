@@ -64,6 +64,7 @@ inline int grid_for(int64_t n, int threads = 256) {
   return int(blocks < 65535 * 8 ? (blocks > 0 ? blocks : 1) : 65535 * 8);
 }
 
+#if defined(__CUDACC__)  // device code below; host-only files (tests/cuda/test_macros.cpp) skip it
 // --- reductions ------------------------------------------------------------------------------
 // Sum / max across the `width` lanes of a (sub-)warp; every lane gets the result.
 template <int width = 32>
@@ -91,5 +92,6 @@ __device__ __forceinline__ float block_sum(float v, float* shared) {
   v = lane < nwarps ? shared[lane] : 0.f;
   return warp_sum(v);
 }
+#endif  // __CUDACC__
 
 }  // namespace cudistill::cuda
