@@ -1,6 +1,7 @@
 // ops/conv.cpp: conv2d; shape checks here, im2col + GEMM in kernels/cpu/conv.cpp.
 #include "engine/autograd.h"
 #include "engine/ops/dispatch.h"
+#include "engine/ops/macs.h"
 #include "engine/ops/ops.h"
 #include "kernels/conv.h"
 
@@ -29,6 +30,7 @@ Tensor conv2d(const Tensor& x_in, const Tensor& w_in, const Tensor& b_in, int st
 
   Tensor x = x_in.contiguous(), w = w_in.contiguous(), b = b_in.defined() ? b_in.contiguous() : b_in;
   Tensor y = Tensor::empty({s.N, s.O, s.HO, s.WO}, x.dtype(), x.device());
+  count_macs(int64_t(s.N) * s.O * s.HO * s.WO * (s.C / groups) * s.KH * s.KW);
   dispatch(
       "conv2d", x,
       [&](auto tag) {

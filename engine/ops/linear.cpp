@@ -1,6 +1,7 @@
 // ops/linear.cpp: linear (x @ w^T + b) and matmul, both on the GEMM.
 #include "engine/autograd.h"
 #include "engine/ops/dispatch.h"
+#include "engine/ops/macs.h"
 #include "engine/ops/ops.h"
 #include "kernels/gemm.h"
 #include "kernels/linear.h"
@@ -17,6 +18,7 @@ Tensor linear(const Tensor& x_in, const Tensor& w_in, const Tensor& b_in) {
                " must be (", O, ")");
   Tensor x = x_in.contiguous(), w = w_in.contiguous(), b = b_in.defined() ? b_in.contiguous() : b_in;
   Tensor y = Tensor::empty({B, O}, x.dtype(), x.device());
+  count_macs(int64_t(B) * O * I);
   dispatch(
       "linear", x,
       [&](auto tag) {
@@ -52,6 +54,7 @@ Tensor matmul(const Tensor& a_in, const Tensor& b_in) {
   const int M = int(a_in.size(0)), K = int(a_in.size(1)), N = int(b_in.size(1));
   Tensor a = a_in.contiguous(), b = b_in.contiguous();
   Tensor y = Tensor::empty({M, N}, a.dtype(), a.device());
+  count_macs(int64_t(M) * N * K);
   dispatch(
       "matmul", a,
       [&](auto tag) {
