@@ -52,6 +52,7 @@ Tensor max_pool2d(const Tensor& x, int kernel, int stride, int padding = 0);
 Tensor avg_pool2d(const Tensor& x, int kernel, int stride, int padding = 0,
                   bool count_include_pad = true);
 Tensor global_avg_pool(const Tensor& x);     // -> (N, C)
+Tensor pad2d(const Tensor& x, int top, int bottom, int left, int right);  // zero padding, x: (N, C, H, W)
 
 // ---- softmax family (softmax.cpp); over the last dim of x: (B, K)
 Tensor softmax(const Tensor& x, double temperature = 1.0);      // softmax(x / T)
