@@ -1,7 +1,8 @@
-// bench: CPU timings of the engine's two hot paths, the GEMM and a ResNet-style conv stack.
+// bench: CPU timings of the engine's two hot paths, the GEMM and a ResNet-style conv stack, and
+// (--models) each network's parameters, fp32 size, MACs and batch-1 latency at 150x150.
 // Not a test: it asserts nothing, it measures. Each figure is the median of --reps runs after one
 // warm-up run, printed with the machine it ran on.
-//   ./build/apps/bench [--reps N] [--json out.json] [--quick]
+//   ./build/apps/bench [--reps N] [--json out.json] [--quick] [--models]
 // `make bench` runs it with the defaults; the README's table comes from here.
 #include <omp.h>
 
@@ -16,7 +17,9 @@
 
 #include "engine/autograd.h"
 #include "engine/ops/ops.h"
+#include "engine/ops/macs.h"
 #include "kernels/gemm.h"
+#include "models/registry.h"
 
 using namespace cudistill;
 
@@ -66,24 +69,58 @@ struct Block {
   }
 };
 
+// Parameters, fp32 size, MACs and batch-1 CPU latency (p50, p95) of the networks at 150x150.
+int bench_models(int reps) {
+  std::printf("%-20s %12s %10s %14s %10s %10s\n", "model (6 classes)", "params", "fp32 MB", "MACs", "p50 ms", "p95 ms");
+  for (const char* arch : {"resnet152", "efficientnet_lite2", "efficientnet_lite0", "student"}) {
+    ModelSpec spec;
+    spec.arch = arch;
+    spec.num_classes = 6;
+    ModulePtr m = make_model(spec);
+    m->eval();
+    NoGrad ng;
+    Rng rng(1);
+    Tensor x = Tensor::randn({1, 3, 150, 150}, rng);
+    int64_t macs = 0;
+    {
+      MacCounter c;
+      m->forward(x);
+      macs = c.total();
+    }
+    std::vector<double> t;
+    for (int i = 0; i < std::max(reps, 5); ++i) {
+      auto a = std::chrono::steady_clock::now();
+      m->forward(x);
+      t.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - a).count());
+    }
+    std::sort(t.begin(), t.end());
+    const double p50 = t[t.size() / 2], p95 = t[std::min(t.size() - 1, size_t(double(t.size()) * 0.95))];
+    std::printf("%-20s %12lld %10.2f %14lld %10.2f %10.2f\n", arch, (long long)m->num_parameters(),
+                double(m->state_bytes()) / 1e6, (long long)macs, p50, p95);
+  }
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   int reps = 9;
-  bool quick = false;
+  bool quick = false, models = false;
   std::string json;
   for (int i = 1; i < argc; ++i) {
     if (!std::strcmp(argv[i], "--reps") && i + 1 < argc) reps = std::max(1, std::atoi(argv[++i]));
     else if (!std::strcmp(argv[i], "--json") && i + 1 < argc) json = argv[++i];
     else if (!std::strcmp(argv[i], "--quick")) quick = true;
+    else if (!std::strcmp(argv[i], "--models")) models = true;
     else {
-      std::fprintf(stderr, "usage: bench [--reps N] [--json out.json] [--quick]\n");
+      std::fprintf(stderr, "usage: bench [--reps N] [--json out.json] [--quick] [--models]\n");
       return 2;
     }
   }
   if (quick) reps = 3;
   const int threads = omp_get_max_threads();
   std::printf("cudistill CPU bench: %s, %d OpenMP threads, median of %d runs\n\n", cpu_model().c_str(), threads, reps);
+  if (models) return bench_models(reps);
   std::vector<Row> rows;
 
   // --- GEMM: the square case the issue targets, and two im2col shapes from ResNet layers

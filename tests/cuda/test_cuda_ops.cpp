@@ -120,6 +120,8 @@ TEST_CASE("cuda: pooling") {
   compare_devices([](const std::vector<Tensor>& v) { return avg_pool2d(v[0], 3, 2, 1, false); }, {x}, {true}, kReduce,
                   kReduce);
   compare_devices([](const std::vector<Tensor>& v) { return global_avg_pool(v[0]); }, {x}, {true}, kReduce, kExact);
+  // EfficientNet's asymmetric SAME padding
+  compare_devices([](const std::vector<Tensor>& v) { return pad2d(v[0], 0, 1, 2, 1); }, {x}, {true}, kExact, kExact);
 }
 
 TEST_CASE("cuda: softmax and log_softmax, K in {6, 37, 1000}, T in {1, 4, 20}") {

@@ -2,7 +2,8 @@
 # run.sh: the one script a GPU machine runs (H100/H200, see the device tool's docs).
 #   1. records the machine (GPU, driver, nvcc, cuDNN/cuBLAS found);
 #   2. builds everything for sm_90 against the cuDNN/cuBLAS of the nvidia-* Python packages;
-#   3. runs the CPU suite, then the CUDA suite (every op vs the CPU reference);
+#   3. runs the CPU suite, then the CUDA suite (every op vs the CPU reference), and converts
+#      torchvision's ResNet18/152 checkpoints and compares logits with torchvision's;
 #   4. runs the CUDA suite again under compute-sanitizer memcheck;
 #   5. runs the kernel benchmarks (bench_cuda) and ncu on the softmax and KD kernels;
 #   6. writes $OUT/gpu-results.json (a summary) and $OUT/gpu-log.txt (everything).
@@ -40,6 +41,7 @@ CUDNN_DIR=$(pkg_dir nvidia.cudnn)
 CUBLAS_DIR=$(pkg_dir nvidia.cublas)
 echo "cuDNN package: ${CUDNN_DIR:-none}; cuBLAS package: ${CUBLAS_DIR:-none}" | tee -a "$LOG"
 CMAKE_ARGS=(-G Ninja -DCMAKE_BUILD_TYPE=Release -DCUDISTILL_CUDA=ON -DCMAKE_CUDA_ARCHITECTURES=90)
+[ -d .gpu-deps/weights ] && export CUDISTILL_WEIGHTS_DIR=$PWD/.gpu-deps/weights
 [ -d .gpu-deps/include ] && CMAKE_ARGS+=(-DCMAKE_INCLUDE_PATH="$PWD/.gpu-deps/include"
                                          -DDOCTEST_INCLUDE_DIR="$PWD/.gpu-deps/include")
 if [ -n "$CUDNN_DIR" ]; then
@@ -63,6 +65,10 @@ step cpu_tests "$B/tests/test_ops" -r=junit -o="$OUT/test_ops.xml"
 step cuda_macros "$B/tests/test_cuda_macros"
 step cuda_tests "$B/tests/test_cuda" -r=junit -o="$OUT/test_cuda.xml"
 "$B/tests/test_cuda" 2>&1 | tail -4 | tee -a "$LOG"
+
+# the full-size converter check: torchvision checkpoints as users download them (needs torch)
+step conversion_files python3 weights/make_conversion_check.py /tmp/cudistill-conv
+CUDISTILL_CONVERSION_DIR=/tmp/cudistill-conv step conversion_check "$B/tests/test_ops" -tc="golden: converted*" -s
 
 # --- 4. compute-sanitizer ----------------------------------------------------------------------
 step memcheck compute-sanitizer --tool memcheck --error-exitcode 3 --log-file "$OUT/memcheck.txt" \

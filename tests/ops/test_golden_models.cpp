@@ -32,7 +32,8 @@ double max_abs_diff(const Tensor& a, const Tensor& b) {
 TEST_SUITE("ops") {
 TEST_CASE("golden: ResNet18 and ResNet152 reproduce torchvision's logits") {
   for (const char* arch : {"resnet18", "resnet152"}) {
-    CAPTURE(arch);
+    const std::string arch_name = arch;
+    CAPTURE(arch_name);
     ModelSpec spec;
     spec.arch = arch;
     ModulePtr model = make_model(spec);
@@ -43,7 +44,7 @@ TEST_CASE("golden: ResNet18 and ResNet152 reproduce torchvision's logits") {
     Tensor logits = model->forward(formula_input(2, 150));
     Tensor ref = test::read_fixture(std::string(CUDISTILL_FIXTURES) + "/" + arch + "_logits.cdfx").at("logits");
     const double diff = max_abs_diff(logits, ref);
-    MESSAGE(arch, ": max |engine - torchvision| = ", diff);
+    MESSAGE(std::string(arch), ": max |engine - torchvision| = ", diff);
     CHECK(diff < 1e-3);
   }
 }
