@@ -2,7 +2,8 @@
 // (--models) each network's parameters, fp32 size, MACs and batch-1 latency at 150x150.
 // Not a test: it asserts nothing, it measures. Each figure is the median of --reps runs after one
 // warm-up run, printed with the machine it ran on.
-//   ./build/apps/bench [--reps N] [--json out.json] [--quick] [--models]
+//   ./build/apps/bench [--reps N] [--json out.json] [--quick] [--models [--width W] [--depth D]]
+// (--width/--depth: the student's multipliers, so any configuration prints its size and MACs)
 // `make bench` runs it with the defaults; the README's table comes from here.
 #include <omp.h>
 
@@ -70,12 +71,14 @@ struct Block {
 };
 
 // Parameters, fp32 size, MACs and batch-1 CPU latency (p50, p95) of the networks at 150x150.
-int bench_models(int reps) {
+int bench_models(int reps, double width, double depth) {
   std::printf("%-20s %12s %10s %14s %10s %10s\n", "model (6 classes)", "params", "fp32 MB", "MACs", "p50 ms", "p95 ms");
   for (const char* arch : {"resnet152", "efficientnet_lite2", "efficientnet_lite0", "student"}) {
     ModelSpec spec;
     spec.arch = arch;
     spec.num_classes = 6;
+    spec.width = width;  // the student's multipliers; the other networks ignore them
+    spec.depth = depth;
     ModulePtr m = make_model(spec);
     m->eval();
     NoGrad ng;
@@ -106,21 +109,24 @@ int bench_models(int reps) {
 int main(int argc, char** argv) {
   int reps = 9;
   bool quick = false, models = false;
+  double width = 1.0, depth = 1.0;
   std::string json;
   for (int i = 1; i < argc; ++i) {
     if (!std::strcmp(argv[i], "--reps") && i + 1 < argc) reps = std::max(1, std::atoi(argv[++i]));
     else if (!std::strcmp(argv[i], "--json") && i + 1 < argc) json = argv[++i];
     else if (!std::strcmp(argv[i], "--quick")) quick = true;
     else if (!std::strcmp(argv[i], "--models")) models = true;
+    else if (!std::strcmp(argv[i], "--width") && i + 1 < argc) width = std::atof(argv[++i]);
+    else if (!std::strcmp(argv[i], "--depth") && i + 1 < argc) depth = std::atof(argv[++i]);
     else {
-      std::fprintf(stderr, "usage: bench [--reps N] [--json out.json] [--quick] [--models]\n");
+      std::fprintf(stderr, "usage: bench [--reps N] [--json out.json] [--quick] [--models [--width W] [--depth D]]\n");
       return 2;
     }
   }
   if (quick) reps = 3;
   const int threads = omp_get_max_threads();
   std::printf("cudistill CPU bench: %s, %d OpenMP threads, median of %d runs\n\n", cpu_model().c_str(), threads, reps);
-  if (models) return bench_models(reps);
+  if (models) return bench_models(reps, width, depth);
   std::vector<Row> rows;
 
   // --- GEMM: the square case the issue targets, and two im2col shapes from ResNet layers
