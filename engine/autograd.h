@@ -48,6 +48,13 @@ void record(Tensor& out, const std::string& name, std::initializer_list<const Te
 // use. Backward kernels add into it.
 Tensor& grad_slot(const Tensor& t);
 
+// The gradient buffer's data for a backward kernel, or null when `t` needs no gradient (the
+// kernels skip null outputs).
+template <typename T>
+T* grad_ptr(const Tensor& t) {
+  return t.defined() && t.requires_grad() ? grad_slot(t).data<T>() : nullptr;
+}
+
 // Runs the backward pass from `root`, seeding its gradient with `grad_output`.
 void run_backward(const Tensor& root, const Tensor& grad_output);
 

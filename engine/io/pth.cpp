@@ -5,6 +5,7 @@
 // Every length, offset and index read from the file is checked before use, so a truncated or
 // corrupt file throws a user error instead of reading out of bounds (the tests truncate and
 // flip bytes under AddressSanitizer). Tested in tests/ops/test_pth.cpp.
+#include "engine/io/float16.h"
 #include "engine/io/pth.h"
 
 #include <algorithm>
@@ -93,31 +94,6 @@ uint32_t crc32(const uint8_t* p, size_t n) {
   return c ^ 0xFFFFFFFFu;
 }
 
-float half_to_float(uint16_t h) {
-  const uint32_t sign = uint32_t(h & 0x8000) << 16;
-  const uint32_t exp = (h >> 10) & 0x1F, man = h & 0x3FF;
-  uint32_t bits;
-  if (exp == 0x1F) {
-    bits = sign | 0x7F800000u | (man << 13);  // inf / nan
-  } else if (exp != 0) {
-    bits = sign | ((exp + 112) << 23) | (man << 13);  // 112 = 127 - 15
-  } else if (man == 0) {
-    bits = sign;  // +-0
-  } else {  // subnormal: value = man * 2^-24, exact in float32
-    float f = float(man) * (1.0f / 16777216.0f);
-    return sign ? -f : f;
-  }
-  float f;
-  std::memcpy(&f, &bits, 4);
-  return f;
-}
-
-float bf16_to_float(uint16_t b) {
-  const uint32_t bits = uint32_t(b) << 16;
-  float f;
-  std::memcpy(&f, &bits, 4);
-  return f;
-}
 
 // ---------------------------------------------------------------------------------------------
 // The file, read by offset with every range checked against its size.

@@ -4,6 +4,7 @@
 // shape x dtype bytes) before anything is allocated, and tensors are read straight from the
 // file into their storage, so memory use is one copy of the weights.
 // Tested in tests/ops/test_io.cpp (-tc="safetensors*").
+#include "engine/io/float16.h"
 #include "engine/io/safetensors.h"
 
 #include <sys/stat.h>
@@ -42,31 +43,6 @@ const StDtype* find_dtype(const std::string& name) {
   return nullptr;
 }
 
-float half_to_float(uint16_t h) {
-  const uint32_t sign = uint32_t(h & 0x8000) << 16;
-  const uint32_t exp = (h >> 10) & 0x1F, man = h & 0x3FF;
-  uint32_t bits;
-  if (exp == 0x1F) {
-    bits = sign | 0x7F800000u | (man << 13);  // inf / nan
-  } else if (exp != 0) {
-    bits = sign | ((exp + 112) << 23) | (man << 13);  // rebias the exponent: 112 = 127 - 15
-  } else if (man == 0) {
-    bits = sign;  // +-0
-  } else {  // subnormal: man * 2^-24, exact in float32
-    const float f = float(man) * (1.0f / 16777216.0f);
-    return sign ? -f : f;
-  }
-  float f;
-  std::memcpy(&f, &bits, 4);
-  return f;
-}
-
-float bf16_to_float(uint16_t b) {  // bfloat16 is the top half of a float32
-  const uint32_t bits = uint32_t(b) << 16;
-  float f;
-  std::memcpy(&f, &bits, 4);
-  return f;
-}
 
 struct Entry {
   std::string name;

@@ -63,18 +63,14 @@ Tensor batch_norm2d(const Tensor& x_in, const Tensor& gamma, const Tensor& beta,
     record(y, "batch_norm2d", {&x, &gamma, &beta},
            [x, gamma, beta, mean, invstd, N, C, HW, training](const Tensor& g) {
              Tensor gc = g.contiguous();
-             auto gp = [](const Tensor& t, auto tag) {
-               using T = decltype(tag);
-               return t.requires_grad() ? grad_slot(t).data<T>() : nullptr;
-             };
              dispatch(
                  "batch_norm2d_backward", gc,
                  [&](auto tag) {
                    using T = decltype(tag);
-                   cpu::batchnorm_bwd<T>(gp(x, tag), gp(gamma, tag), gp(beta, tag), gc.data<T>(), x.data<T>(),
+                   cpu::batchnorm_bwd<T>(grad_ptr<T>(x), grad_ptr<T>(gamma), grad_ptr<T>(beta), gc.data<T>(), x.data<T>(),
                                          gamma.data<T>(), mean.data<T>(), invstd.data<T>(), N, C, HW, training);
                  },
-                 CUDA_PATH(cuda::batchnorm_bwd(gp(x, 0.f), gp(gamma, 0.f), gp(beta, 0.f), gc.data<float>(),
+                 CUDA_PATH(cuda::batchnorm_bwd(grad_ptr<float>(x), grad_ptr<float>(gamma), grad_ptr<float>(beta), gc.data<float>(),
                                                x.data<float>(), gamma.data<float>(), mean.data<float>(),
                                                invstd.data<float>(), N, C, HW, training)));
            });

@@ -42,17 +42,13 @@ Tensor conv2d(const Tensor& x_in, const Tensor& w_in, const Tensor& b_in, int st
   if (needs_grad({&x, &w, &b})) {
     record(y, "conv2d", {&x, &w, &b}, [x, w, b, s](const Tensor& g) {
       Tensor gc = g.contiguous();
-      auto gp = [](const Tensor& t, auto tag) {
-        using T = decltype(tag);
-        return t.requires_grad() ? grad_slot(t).data<T>() : nullptr;
-      };
       dispatch(
           "conv2d_backward", gc,
           [&](auto tag) {
             using T = decltype(tag);
-            cpu::conv2d_bwd<T>(gp(x, tag), gp(w, tag), gp(b, tag), gc.data<T>(), x.data<T>(), w.data<T>(), s);
+            cpu::conv2d_bwd<T>(grad_ptr<T>(x), grad_ptr<T>(w), grad_ptr<T>(b), gc.data<T>(), x.data<T>(), w.data<T>(), s);
           },
-          CUDA_PATH(cuda::conv2d_bwd(gp(x, 0.f), gp(w, 0.f), gp(b, 0.f), gc.data<float>(), x.data<float>(),
+          CUDA_PATH(cuda::conv2d_bwd(grad_ptr<float>(x), grad_ptr<float>(w), grad_ptr<float>(b), gc.data<float>(), x.data<float>(),
                                      w.data<float>(), s)));
     });
   }

@@ -30,17 +30,13 @@ Tensor linear(const Tensor& x_in, const Tensor& w_in, const Tensor& b_in) {
   if (needs_grad({&x, &w, &b})) {
     record(y, "linear", {&x, &w, &b}, [x, w, b, B, I, O](const Tensor& g) {
       Tensor gc = g.contiguous();
-      auto gp = [](const Tensor& t, auto tag) {
-        using T = decltype(tag);
-        return t.requires_grad() ? grad_slot(t).data<T>() : nullptr;
-      };
       dispatch(
           "linear_backward", gc,
           [&](auto tag) {
             using T = decltype(tag);
-            cpu::linear_bwd<T>(gp(x, tag), gp(w, tag), gp(b, tag), gc.data<T>(), x.data<T>(), w.data<T>(), B, I, O);
+            cpu::linear_bwd<T>(grad_ptr<T>(x), grad_ptr<T>(w), grad_ptr<T>(b), gc.data<T>(), x.data<T>(), w.data<T>(), B, I, O);
           },
-          CUDA_PATH(cuda::linear_bwd(gp(x, 0.f), gp(w, 0.f), gp(b, 0.f), gc.data<float>(), x.data<float>(),
+          CUDA_PATH(cuda::linear_bwd(grad_ptr<float>(x), grad_ptr<float>(w), grad_ptr<float>(b), gc.data<float>(), x.data<float>(),
                                      w.data<float>(), B, I, O)));
     });
   }

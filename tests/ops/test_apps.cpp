@@ -22,26 +22,13 @@
 #include "engine/error.h"
 #include "engine/io/checkpoint.h"
 #include "models/registry.h"
+#include "tempdir.h"
 
 using namespace cudistill;
 
 namespace {
 
-// A fresh directory under /tmp (mkdtemp: unique, mode 0700), removed with its contents.
-struct TempDir {
-  std::string path;
-  TempDir() {
-    char tmpl[] = "/tmp/cudistill_test_apps_XXXXXX";
-    REQUIRE(mkdtemp(tmpl) != nullptr);
-    path = tmpl;
-  }
-  ~TempDir() { std::filesystem::remove_all(path); }
-  std::string file(const std::string& name) const { return path + "/" + name; }
-  void touch(const std::string& name, const std::string& bytes = "x") const {
-    std::filesystem::create_directories(std::filesystem::path(file(name)).parent_path());
-    std::ofstream(file(name)) << bytes;
-  }
-};
+using test::TempDir;
 
 // Runs f, which must throw a user error; returns its message.
 template <typename F>

@@ -20,22 +20,13 @@
 #include "engine/io/json.h"
 #include "engine/io/safetensors.h"
 #include "engine/io/sha256.h"
+#include "tempdir.h"
 
 using namespace cudistill;
 
 namespace {
 
-// A fresh directory under /tmp (mkdtemp: unique, mode 0700), removed with its contents.
-struct TempDir {
-  std::string path;
-  TempDir() {
-    char tmpl[] = "/tmp/cudistill_test_io_XXXXXX";
-    REQUIRE(mkdtemp(tmpl) != nullptr);
-    path = tmpl;
-  }
-  ~TempDir() { std::filesystem::remove_all(path); }
-  std::string file(const std::string& name) const { return path + "/" + name; }
-};
+using test::TempDir;
 
 // Runs f, which must throw a user error; returns its message.
 template <typename F>
