@@ -1,0 +1,76 @@
+// train/main.cpp: `apps/train`, one command for the whole distillation pipeline (features, head,
+// soft_labels, distill, eval; see stages.h), writing the run directory of DESIGN.md. Only flag
+// parsing here; the pipeline is the cudistill_train library (tested in test_train_pipeline.cpp).
+// Run: ./build/apps/train --master build/weights/efficientnet_lite0.safetensors --run-dir runs/a
+#include "apps/common/cli.h"
+#include "apps/train/stages.h"
+
+using namespace cudistill;
+
+int main(int argc, char** argv) {
+  return cli::run_main("train", [&]() -> int {
+    train::TrainOptions d;
+    cli::Flags f("train", "distils a frozen master into a compact student; writes a run directory");
+    f.add("data", d.data, "image-folder data set (ROOT/train|test/<class> or the Intel layout)")
+        .add("run-dir", d.run_dir, "run directory (config.json, features, master, soft labels, student, metrics, report)")
+        .add("master", "", "master checkpoint (.safetensors from apps/convert); needed unless --no-master")
+        .add("stages", "all", "comma list of features,head,soft_labels,distill,eval (or all)")
+        .add("student-width", "1.0", "student channel multiplier")
+        .add("student-depth", "1.0", "student block-count multiplier")
+        .add("T", "4", "distillation temperature")
+        .add("alpha", "0.9", "weight of the KL term (1 - alpha on the hard-label CE)")
+        .add("epochs", std::to_string(d.epochs), "student epochs")
+        .add("head-epochs", std::to_string(d.head_epochs), "epochs of the linear head on cached features")
+        .add("warmup-epochs", std::to_string(d.warmup_epochs), "linear learning-rate warm-up (epochs)")
+        .add("batch-size", std::to_string(d.batch_size), "batch size (every stage)")
+        .add("lr", "0.002", "student learning rate (peak of the cosine schedule)")
+        .add("weight-decay", "0.05", "student weight decay (decoupled for AdamW)")
+        .add("head-lr", "0.001", "head learning rate (AdamW)")
+        .add("optimizer", d.optimizer, "student optimizer: adamw or sgd (momentum 0.9, Nesterov)")
+        .add("master-size", "0", "master input size (0: the checkpoint's input_size)")
+        .add("student-size", std::to_string(d.student_size), "student input size (e.g. 96 or 150)")
+        .add("cache-size", std::to_string(d.cache_size), "images are decoded once at this size")
+        .add("views", std::to_string(d.views), "K: augmented views per training image in soft_labels.bin")
+        .add("val-fraction", "0.1", "share of each training class held out for validation")
+        .add("limit", "0", "at most N images per split, stratified over classes (0: all)")
+        .add("device", "", "cpu or cuda (default: cuda when available, else cpu)")
+        .add("seed", "0", "seed of the split, the views, the shuffles and the initialisation")
+        .add("threads", "0", "OpenMP threads for CPU work and CPU latency (0: OpenMP's default)")
+        .add("latency-runs", std::to_string(d.latency_runs), "batch-1 timed runs per model (p50/p95)")
+        .add_bool("online", "run the master in the distillation loop instead of the soft-label cache")
+        .add_bool("no-master", "baseline: the same student with plain CE, no master at all");
+    if (!f.parse(argc, argv)) return 0;
+    train::TrainOptions o;
+    o.data = f.str("data");
+    o.run_dir = f.str("run-dir");
+    o.master = f.str("master");
+    o.stages = train::parse_stages(f.str("stages"));
+    o.student_width = f.number("student-width");
+    o.student_depth = f.number("student-depth");
+    o.T = f.number("T");
+    o.alpha = f.number("alpha");
+    o.epochs = f.integer("epochs");
+    o.head_epochs = f.integer("head-epochs");
+    o.warmup_epochs = f.integer("warmup-epochs");
+    o.batch_size = f.integer("batch-size");
+    o.lr = f.number("lr");
+    o.weight_decay = f.number("weight-decay");
+    o.head_lr = f.number("head-lr");
+    o.optimizer = f.str("optimizer");
+    o.master_size = f.integer("master-size");
+    o.student_size = f.integer("student-size");
+    o.cache_size = f.integer("cache-size");
+    o.views = f.integer("views");
+    o.val_fraction = f.number("val-fraction");
+    o.limit = f.integer("limit");
+    o.device = f.str("device");
+    o.seed = f.integer("seed");
+    o.threads = f.integer("threads");
+    o.latency_runs = f.integer("latency-runs");
+    o.online = f.flag("online");
+    o.no_master = f.flag("no-master");
+    USER_CHECK(o.no_master || !o.master.empty() || !(o.has_stage("features") || o.has_stage("head")),
+               "train: --master is required (or --no-master for the CE baseline)");
+    return train::run_pipeline(o);
+  });
+}

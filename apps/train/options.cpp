@@ -1,0 +1,68 @@
+// train/options.cpp: TrainOptions helpers (stage list, config.json). See options.h.
+#include "apps/train/options.h"
+
+#include <algorithm>
+
+#include "engine/error.h"
+
+namespace cudistill::train {
+
+namespace {
+const std::vector<std::string> kStages = {"features", "head", "soft_labels", "distill", "eval"};
+}
+
+bool TrainOptions::has_stage(const std::string& s) const {
+  return std::find(stages.begin(), stages.end(), s) != stages.end();
+}
+
+std::vector<std::string> parse_stages(const std::string& list) {
+  if (list.empty() || list == "all") return kStages;
+  std::vector<std::string> out;
+  std::string l = list + ",";
+  for (size_t a = 0, b; (b = l.find(',', a)) != std::string::npos; a = b + 1) {
+    std::string s = l.substr(a, b - a);
+    if (s.empty()) continue;
+    USER_CHECK(std::find(kStages.begin(), kStages.end(), s) != kStages.end(), "train: unknown stage '", s,
+               "' in --stages (known: features, head, soft_labels, distill, eval)");
+    out.push_back(s);
+  }
+  return out;
+}
+
+Json TrainOptions::to_json() const {
+  Json j = Json::object();
+  j["data"] = data;
+  j["run_dir"] = run_dir;
+  j["master"] = master;
+  j["device"] = device;
+  j["optimizer"] = optimizer;
+  Json st = Json::array();
+  for (const auto& s : stages) st.push_back(s);
+  j["stages"] = st;
+  j["student_width"] = student_width;
+  j["student_depth"] = student_depth;
+  j["T"] = T;
+  j["alpha"] = alpha;
+  j["lr"] = lr;
+  j["weight_decay"] = weight_decay;
+  j["head_lr"] = head_lr;
+  j["head_weight_decay"] = head_weight_decay;
+  j["val_fraction"] = val_fraction;
+  j["epochs"] = epochs;
+  j["head_epochs"] = head_epochs;
+  j["warmup_epochs"] = warmup_epochs;
+  j["batch_size"] = batch_size;
+  j["master_size"] = master_size;
+  j["student_size"] = student_size;
+  j["cache_size"] = cache_size;
+  j["views"] = views;
+  j["limit"] = limit;
+  j["threads"] = threads;
+  j["latency_runs"] = latency_runs;
+  j["seed"] = seed;
+  j["online"] = online;
+  j["no_master"] = no_master;
+  return j;
+}
+
+}  // namespace cudistill::train
