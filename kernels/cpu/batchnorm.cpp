@@ -2,6 +2,7 @@
 // Backward in training mode, with xhat = (x - mean) * invstd and M = N*HW values per channel:
 //   dgamma = sum dy*xhat,  dbeta = sum dy,
 //   dx = gamma * invstd / M * (M*dy - dbeta - xhat * dgamma)
+#include "kernels/cpu/parallel.h"
 #include "kernels/batchnorm.h"
 
 #include <cmath>
@@ -13,7 +14,7 @@ void batchnorm_fwd_train(T* y, T* save_mean, T* save_invstd, T* running_mean, T*
                          const T* x, const T* gamma, const T* beta, int N, int C, int64_t HW,
                          T momentum, T eps) {
   const double M = double(N) * double(HW);
-#pragma omp parallel for
+#pragma omp parallel for if (int64_t(N) * C * HW > kParallelMinElements)
   for (int c = 0; c < C; ++c) {
     double s = 0.0, ss = 0.0;
     for (int n = 0; n < N; ++n) {
@@ -45,7 +46,7 @@ void batchnorm_fwd_train(T* y, T* save_mean, T* save_invstd, T* running_mean, T*
 template <typename T>
 void batchnorm_fwd_eval(T* y, const T* x, const T* gamma, const T* beta, const T* running_mean,
                         const T* running_var, int N, int C, int64_t HW, T eps) {
-#pragma omp parallel for
+#pragma omp parallel for if (int64_t(N) * C * HW > kParallelMinElements)
   for (int c = 0; c < C; ++c) {
     const double invstd = 1.0 / std::sqrt(double(running_var[c]) + double(eps));
     const double g = double(gamma[c]) * invstd, b = double(beta[c]) - double(running_mean[c]) * g;
@@ -60,7 +61,7 @@ template <typename T>
 void batchnorm_bwd(T* dx, T* dgamma, T* dbeta, const T* dy, const T* x, const T* gamma,
                    const T* mean, const T* invstd, int N, int C, int64_t HW, bool training) {
   const double M = double(N) * double(HW);
-#pragma omp parallel for
+#pragma omp parallel for if (int64_t(N) * C * HW > kParallelMinElements)
   for (int c = 0; c < C; ++c) {
     const double mu = double(mean[c]), is = double(invstd[c]);
     double sdy = 0.0, sdy_xhat = 0.0;

@@ -5,6 +5,7 @@
 // many groups (depthwise) each GEMM is tiny, so the loop over groups runs in parallel instead
 // and each GEMM runs on one thread (OpenMP does not nest by default).
 // A 1x1, stride-1, unpadded conv needs no im2col: the image already is the column matrix.
+#include "kernels/cpu/parallel.h"
 #include "kernels/conv.h"
 
 #include <cstddef>
@@ -62,7 +63,7 @@ struct Geometry {  // the per-group sizes of the GEMMs
 template <typename T> void conv2d_fwd(T* y, const T* x, const T* w, const T* b, const ConvShape& s) {
   const Geometry g(s);
   const int64_t tasks = int64_t(s.N) * s.groups;
-#pragma omp parallel if (s.groups > 1)
+#pragma omp parallel if (s.groups > 1 && int64_t(s.N) * s.O * g.P * g.K > kParallelMinElements)
   {
     std::vector<T> col(g.direct ? 0 : size_t(g.K) * size_t(g.P));  // one buffer per thread
 #pragma omp for
@@ -99,7 +100,7 @@ void conv2d_bwd(T* dx, T* dw, T* db, const T* dy, const T* x, const T* w, const 
   if (!dx && !dw) return;
   // Each group owns its slice of dw and of dx, so groups run in parallel without races; the
   // images of one group are visited in order.
-#pragma omp parallel if (s.groups > 1)
+#pragma omp parallel if (s.groups > 1 && int64_t(s.N) * s.O * g.P * g.K > kParallelMinElements)
   {
     std::vector<T> col(size_t(g.K) * size_t(g.P));
 #pragma omp for

@@ -2,6 +2,7 @@
 // A plain copy, no arithmetic: the only thing to get right is the index map
 //   y[n, c, h + top, w + left] = x[n, c, h, w], zero elsewhere.
 // Backward ACCUMULATES (dx += dy's interior). Tested in tests/ops/test_pad.cpp.
+#include "kernels/cpu/parallel.h"
 #include "kernels/pad.h"
 
 #include <algorithm>
@@ -11,7 +12,7 @@ namespace cudistill::cpu {
 template <typename T>
 void pad2d_fwd(T* y, const T* x, int N, int C, int H, int W, int top, int bottom, int left, int right) {
   const int HO = top + H + bottom, WO = left + W + right;
-#pragma omp parallel for
+#pragma omp parallel for if (int64_t(N) * C * H * W > kParallelMinElements)
   for (int64_t nc = 0; nc < int64_t(N) * C; ++nc) {
     T* yp = y + nc * HO * WO;
     const T* xp = x + nc * H * W;
@@ -23,7 +24,7 @@ void pad2d_fwd(T* y, const T* x, int N, int C, int H, int W, int top, int bottom
 template <typename T>
 void pad2d_bwd(T* dx, const T* dy, int N, int C, int H, int W, int top, int bottom, int left, int right) {
   const int HO = top + H + bottom, WO = left + W + right;
-#pragma omp parallel for
+#pragma omp parallel for if (int64_t(N) * C * H * W > kParallelMinElements)
   for (int64_t nc = 0; nc < int64_t(N) * C; ++nc) {
     T* dxp = dx + nc * H * W;
     const T* dyp = dy + nc * HO * WO;

@@ -1,5 +1,6 @@
 // cpu/pool.cpp: reference pooling. Padding never wins a max (it is -inf), and the max of a tie
 // goes to the first element in the window, which is also where its gradient goes.
+#include "kernels/cpu/parallel.h"
 #include "kernels/pool.h"
 
 #include <algorithm>
@@ -10,7 +11,7 @@ namespace cudistill::cpu {
 template <typename T>
 void maxpool2d_fwd(T* y, int32_t* argmax, const T* x, int N, int C, int H, int W, int k, int stride,
                    int pad, int HO, int WO) {
-#pragma omp parallel for
+#pragma omp parallel for if (int64_t(N) * C * H * W > kParallelMinElements)
   for (int64_t nc = 0; nc < int64_t(N) * C; ++nc) {
     const T* xp = x + nc * H * W;
     for (int oh = 0; oh < HO; ++oh)
@@ -32,7 +33,7 @@ void maxpool2d_fwd(T* y, int32_t* argmax, const T* x, int N, int C, int H, int W
 template <typename T>
 void maxpool2d_bwd(T* dx, const T* dy, const int32_t* argmax, int N, int C, int H, int W, int HO,
                    int WO) {
-#pragma omp parallel for
+#pragma omp parallel for if (int64_t(N) * C * H * W > kParallelMinElements)
   for (int64_t nc = 0; nc < int64_t(N) * C; ++nc)
     for (int64_t o = 0; o < int64_t(HO) * WO; ++o) {
       int32_t a = argmax[nc * HO * WO + o];
@@ -51,7 +52,7 @@ static int window_count(int oh, int ow, int H, int W, int k, int stride, int pad
 template <typename T>
 void avgpool2d_fwd(T* y, const T* x, int N, int C, int H, int W, int k, int stride, int pad, int HO,
                    int WO, bool count_include_pad) {
-#pragma omp parallel for
+#pragma omp parallel for if (int64_t(N) * C * H * W > kParallelMinElements)
   for (int64_t nc = 0; nc < int64_t(N) * C; ++nc) {
     const T* xp = x + nc * H * W;
     for (int oh = 0; oh < HO; ++oh)
@@ -71,7 +72,7 @@ void avgpool2d_fwd(T* y, const T* x, int N, int C, int H, int W, int k, int stri
 template <typename T>
 void avgpool2d_bwd(T* dx, const T* dy, int N, int C, int H, int W, int k, int stride, int pad,
                    int HO, int WO, bool count_include_pad) {
-#pragma omp parallel for
+#pragma omp parallel for if (int64_t(N) * C * H * W > kParallelMinElements)
   for (int64_t nc = 0; nc < int64_t(N) * C; ++nc) {
     T* dxp = dx + nc * H * W;
     for (int oh = 0; oh < HO; ++oh)
@@ -88,7 +89,7 @@ void avgpool2d_bwd(T* dx, const T* dy, int N, int C, int H, int W, int k, int st
 }
 
 template <typename T> void global_avgpool_fwd(T* y, const T* x, int64_t NC, int64_t HW) {
-#pragma omp parallel for
+#pragma omp parallel for if (NC * HW > kParallelMinElements)
   for (int64_t i = 0; i < NC; ++i) {
     double s = 0.0;
     for (int64_t j = 0; j < HW; ++j) s += double(x[i * HW + j]);
@@ -97,7 +98,7 @@ template <typename T> void global_avgpool_fwd(T* y, const T* x, int64_t NC, int6
 }
 
 template <typename T> void global_avgpool_bwd(T* dx, const T* dy, int64_t NC, int64_t HW) {
-#pragma omp parallel for
+#pragma omp parallel for if (NC * HW > kParallelMinElements)
   for (int64_t i = 0; i < NC; ++i)
     for (int64_t j = 0; j < HW; ++j) dx[i * HW + j] += dy[i] / T(HW);
 }
