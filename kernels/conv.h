@@ -23,6 +23,10 @@ void col2im_add(T* dx, const T* col, int C, int H, int W, int KH, int KW, int st
                 int WO);
 
 template <typename T> void conv2d_fwd(T* y, const T* x, const T* w, const T* b, const ConvShape& s);
+// The depthwise case (groups == C == O) by direct loops; conv2d_fwd/bwd route to these.
+template <typename T> void depthwise_fwd(T* y, const T* x, const T* w, const T* b, const ConvShape& s);
+template <typename T>
+void depthwise_bwd(T* dx, T* dw, const T* dy, const T* x, const T* w, const ConvShape& s);
 template <typename T>
 void conv2d_bwd(T* dx, T* dw, T* db, const T* dy, const T* x, const T* w, const ConvShape& s);
 

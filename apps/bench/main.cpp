@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "engine/autograd.h"
+#include "engine/threads.h"
 #include "engine/ops/ops.h"
 #include "engine/ops/macs.h"
 #include "kernels/gemm.h"
@@ -107,6 +108,7 @@ int bench_models(int reps, double width, double depth) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  use_passive_openmp(argc, argv);  // engine/threads.h: why
   int reps = 9;
   bool quick = false, models = false;
   double width = 1.0, depth = 1.0;

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "engine/data/dataset.h"
+#include "engine/threads.h"
 #include "engine/data/folder.h"
 #include "engine/error.h"
 
@@ -23,6 +24,7 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  use_passive_openmp(argc, argv);  // engine/threads.h: why
   std::string root = "/work/shared/data/intel";
   int threads = 2, size = 150;
   try {

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "apps/common/cli.h"
+#include "engine/threads.h"
 #include "apps/common/loaded_model.h"
 #include "apps/common/paths.h"
 #include "engine/autograd.h"
@@ -85,6 +86,7 @@ std::string stem(const std::string& path) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  use_passive_openmp(argc, argv);  // engine/threads.h: why
   return cli::run_main("eval", [&] {
     cli::Flags flags("eval", "Scores a checkpoint on an image folder: accuracy, per-class accuracy, confusion matrix, "
                              "MACs and latency.");

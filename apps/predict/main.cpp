@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "apps/common/cli.h"
+#include "engine/threads.h"
 #include "apps/common/loaded_model.h"
 #include "apps/common/paths.h"
 #include "engine/autograd.h"
@@ -24,6 +25,7 @@
 using namespace cudistill;
 
 int main(int argc, char** argv) {
+  use_passive_openmp(argc, argv);  // engine/threads.h: why
   return cli::run_main("predict", [&] {
     // Flags::parse keeps one value per flag: the repeatable ones are taken out of argv first.
     const std::vector<std::string> checkpoints = cli::repeated_flag(argc, argv, "checkpoint");

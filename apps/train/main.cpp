@@ -3,11 +3,13 @@
 // parsing here; the pipeline is the cudistill_train library (tested in test_train_pipeline.cpp).
 // Run: ./build/apps/train --master build/weights/efficientnet_lite0.safetensors --run-dir runs/a
 #include "apps/common/cli.h"
+#include "engine/threads.h"
 #include "apps/train/stages.h"
 
 using namespace cudistill;
 
 int main(int argc, char** argv) {
+  use_passive_openmp(argc, argv);  // engine/threads.h: why
   return cli::run_main("train", [&]() -> int {
     train::TrainOptions d;
     cli::Flags f("train", "distils a frozen master into a compact student; writes a run directory");

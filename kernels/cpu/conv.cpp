@@ -62,6 +62,7 @@ struct Geometry {  // the per-group sizes of the GEMMs
 
 template <typename T> void conv2d_fwd(T* y, const T* x, const T* w, const T* b, const ConvShape& s) {
   const Geometry g(s);
+  if (g.Cg == 1 && g.Og == 1 && s.groups > 1) return depthwise_fwd(y, x, w, b, s);
   const int64_t tasks = int64_t(s.N) * s.groups;
 #pragma omp parallel if (s.groups > 1 && int64_t(s.N) * s.O * g.P * g.K > kParallelMinElements)
   {
@@ -98,6 +99,7 @@ void conv2d_bwd(T* dx, T* dw, T* db, const T* dy, const T* x, const T* w, const 
       }
   }
   if (!dx && !dw) return;
+  if (g.Cg == 1 && g.Og == 1 && s.groups > 1) return depthwise_bwd(dx, dw, dy, x, w, s);
   // Each group owns its slice of dw and of dx, so groups run in parallel without races; the
   // images of one group are visited in order.
 #pragma omp parallel if (s.groups > 1 && int64_t(s.N) * s.O * g.P * g.K > kParallelMinElements)
