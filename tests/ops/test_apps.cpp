@@ -22,6 +22,7 @@
 #include "engine/error.h"
 #include "engine/io/checkpoint.h"
 #include "models/registry.h"
+#include "expect_error.h"
 #include "tempdir.h"
 
 using namespace cudistill;
@@ -30,18 +31,7 @@ namespace {
 
 using test::TempDir;
 
-// Runs f, which must throw a user error; returns its message.
-template <typename F>
-std::string user_error_of(F&& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    CHECK(e.user_error());
-    return e.what();
-  }
-  FAIL("expected a cudistill::Error, none was thrown");
-  return "";
-}
+using test::user_error_of;
 
 // argv as main() gets it: mutable strings, argv[argc] == nullptr.
 struct Argv {

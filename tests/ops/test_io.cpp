@@ -20,6 +20,7 @@
 #include "engine/io/json.h"
 #include "engine/io/safetensors.h"
 #include "engine/io/sha256.h"
+#include "expect_error.h"
 #include "tempdir.h"
 
 using namespace cudistill;
@@ -28,18 +29,7 @@ namespace {
 
 using test::TempDir;
 
-// Runs f, which must throw a user error; returns its message.
-template <typename F>
-std::string user_error_of(F&& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    CHECK(e.user_error());
-    return e.what();
-  }
-  FAIL("expected a cudistill::Error, none was thrown");
-  return "";
-}
+using test::user_error_of;
 
 bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
 
