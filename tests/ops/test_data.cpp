@@ -28,6 +28,7 @@
 #include "engine/data/image.h"
 #include "engine/error.h"
 #include "kernels/augment.h"
+#include "expect_error.h"
 
 using namespace cudistill;
 using namespace cudistill::data;
@@ -92,17 +93,7 @@ std::string read_bytes(const fs::path& p) {
 }
 bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
 
-// The Error thrown by f (the test fails when there is none).
-template <typename F>
-Error catch_error(F&& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e;
-  }
-  FAIL("no cudistill::Error was thrown");
-  return Error("");
-}
+using test::catch_error;
 
 // A small image-folder data set for the scan and cache tests:
 //   <split>/<class>/ for two classes, with one PNG, JPEG and BMP each, plus things to ignore.

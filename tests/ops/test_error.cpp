@@ -9,6 +9,7 @@
 
 #include "engine/error.h"
 #include "engine/ops/ops.h"
+#include "expect_error.h"
 
 using namespace cudistill;
 
@@ -23,20 +24,7 @@ void failing_engine_check(int answer) {
 void failing_user_check(const std::string& flag) {
   USER_CHECK(flag == "--epochs", "unknown flag '", flag, "': try --help");
 }
-// Catches the Error thrown by f and returns it; fails the test when nothing (or something else)
-// is thrown.
-template <typename F>
-Error catch_error(F&& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e;
-  } catch (...) {
-    FAIL("threw something other than cudistill::Error");
-  }
-  FAIL("nothing was thrown");
-  return Error("");
-}
+using test::catch_error;
 }  // namespace
 
 TEST_SUITE("ops") {
