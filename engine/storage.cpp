@@ -1,11 +1,11 @@
-// storage.cpp: CPU blocks are 64-byte aligned (one cache line, and what AVX-512 loads like);
-// CUDA blocks are delegated to cuda_memory.
+// storage.cpp: CPU blocks come from host_memory (64-byte aligned, large ones cached), CUDA blocks
+// from cuda_memory (a caching device allocator).
 #include "engine/storage.h"
 
 #include <cstring>
-#include <new>
 
 #include "engine/cuda_memory.h"
+#include "engine/host_memory.h"
 
 namespace cudistill {
 
@@ -15,8 +15,7 @@ Storage::Storage(size_t bytes, Device device) : bytes_(bytes), device_(device) {
                                          "this build has no CUDA or no GPU is visible; keep tensors on the CPU");
   if (bytes == 0) return;
   if (device == Device::CPU) {
-    data_ = ::operator new(bytes, std::align_val_t(64), std::nothrow);
-    ENGINE_CHECK(data_ != nullptr, "out of host memory allocating ", bytes, " bytes");
+    data_ = host_malloc(bytes);
   } else {
     data_ = cuda_malloc(bytes);
   }
@@ -25,7 +24,7 @@ Storage::Storage(size_t bytes, Device device) : bytes_(bytes), device_(device) {
 Storage::~Storage() {
   if (!data_) return;
   if (device_ == Device::CPU)
-    ::operator delete(data_, std::align_val_t(64));
+    host_free(data_, bytes_);
   else
     cuda_free(data_);
 }
