@@ -48,11 +48,13 @@ void batchnorm_fwd_eval(T* y, const T* x, const T* gamma, const T* beta, const T
                         const T* running_var, int N, int C, int64_t HW, T eps) {
 #pragma omp parallel for if (int64_t(N) * C * HW > kParallelMinElements)
   for (int c = 0; c < C; ++c) {
+    // The per-channel scale and shift in double; the per-element affine map in T, since it is one
+    // multiply-add that T represents to its last bit anyway (and it vectorises).
     const double invstd = 1.0 / std::sqrt(double(running_var[c]) + double(eps));
-    const double g = double(gamma[c]) * invstd, b = double(beta[c]) - double(running_mean[c]) * g;
+    const T g = T(double(gamma[c]) * invstd), b = T(double(beta[c]) - double(running_mean[c]) * double(gamma[c]) * invstd);
     for (int n = 0; n < N; ++n) {
       const int64_t o = (int64_t(n) * C + c) * HW;
-      for (int64_t i = 0; i < HW; ++i) y[o + i] = T(double(x[o + i]) * g + b);
+      for (int64_t i = 0; i < HW; ++i) y[o + i] = x[o + i] * g + b;
     }
   }
 }
