@@ -2,12 +2,12 @@
 // Tested in tests/ops/test_apps.cpp: ./build/tests/test_ops -tc="apps*"
 #include "apps/common/paths.h"
 
-#include <algorithm>
 #include <cctype>
 #include <filesystem>
 #include <fstream>
 #include <system_error>
 
+#include "engine/data/folder.h"
 #include "engine/error.h"
 
 namespace cudistill::cli {
@@ -57,28 +57,6 @@ bool is_dir(const fs::path& p) {
   return fs::is_directory(p, ec);
 }
 
-// The same file rules as engine/data/folder.cpp (kept in step by tests/ops/test_apps.cpp):
-// hidden entries skipped, image extensions only, no recursion, sorted names.
-bool image_extension(const fs::path& p) {
-  std::string ext = p.extension().string();
-  for (char& ch : ext) ch = char(std::tolower(static_cast<unsigned char>(ch)));
-  return ext == ".jpg" || ext == ".jpeg" || ext == ".png" || ext == ".bmp";
-}
-
-void list_dir(const fs::path& dir, std::vector<std::string>& dirs, std::vector<std::string>& files) {
-  std::error_code ec;
-  fs::directory_iterator it(dir, ec), end;
-  USER_CHECK(!ec, "cannot read the folder ", dir.string(), ": ", ec.message());
-  for (; it != end; it.increment(ec)) {
-    USER_CHECK(!ec, "cannot read the folder ", dir.string(), ": ", ec.message());
-    const std::string n = it->path().filename().string();
-    if (n.empty() || n[0] == '.') continue;
-    (is_dir(it->path()) ? dirs : files).push_back(n);
-  }
-  std::sort(dirs.begin(), dirs.end());
-  std::sort(files.begin(), files.end());
-}
-
 }  // namespace
 
 ClassFolders scan_split(const std::string& root, const std::string& split) {
@@ -92,20 +70,10 @@ ClassFolders scan_split(const std::string& root, const std::string& split) {
     }
   ClassFolders out;
   out.dir = dir.string();
-  std::vector<std::string> files;
-  list_dir(dir, out.classes, files);
+  out.classes = data::class_folders(out.dir);  // the same file rules as a full data-set scan
   USER_CHECK(!out.classes.empty(), "no class folders in ", out.dir, " (expected ", root, "/", split,
              "/<class>/ or ", root, "/<class>/)");
-  for (size_t k = 0; k < out.classes.size(); ++k) {
-    std::vector<std::string> sub, names;
-    list_dir(dir / out.classes[k], sub, names);
-    for (const std::string& n : names) {
-      const fs::path p = dir / out.classes[k] / n;
-      if (!image_extension(p)) continue;
-      out.files.paths.push_back(p.string());
-      out.files.labels.push_back(int32_t(k));
-    }
-  }
+  out.files = data::scan_classes(out.dir, out.classes);
   USER_CHECK(out.files.size() > 0, "no images (.jpg .jpeg .png .bmp) in the class folders of ", out.dir);
   return out;
 }

@@ -49,15 +49,23 @@ void list_dir(const fs::path& dir, std::vector<std::string>& dirs, std::vector<s
   std::sort(others.begin(), others.end());
 }
 
-std::vector<std::string> class_folders(const fs::path& dir) {
+std::string join(const std::vector<std::string>& v) {
+  std::string s = "[";
+  for (size_t i = 0; i < v.size(); ++i) s += (i ? ", " : "") + v[i];
+  return s + "]";
+}
+
+}  // namespace
+
+std::vector<std::string> class_folders(const std::string& dir) {
   std::vector<std::string> dirs, others;
   list_dir(dir, dirs, others);
   return dirs;
 }
 
-// Files of every class under `dir`, class-major, each class sorted by name (= sorted by path,
-// since they share the folder prefix).
-FileList scan_side(const fs::path& dir, const std::vector<std::string>& classes) {
+// Class-major, each class sorted by name (= sorted by path, since they share the folder prefix).
+FileList scan_classes(const std::string& dir_name, const std::vector<std::string>& classes) {
+  const fs::path dir(dir_name);
   FileList out;
   for (size_t k = 0; k < classes.size(); ++k) {
     std::vector<std::string> sub, files;
@@ -71,14 +79,6 @@ FileList scan_side(const fs::path& dir, const std::vector<std::string>& classes)
   }
   return out;
 }
-
-std::string join(const std::vector<std::string>& v) {
-  std::string s = "[";
-  for (size_t i = 0; i < v.size(); ++i) s += (i ? ", " : "") + v[i];
-  return s + "]";
-}
-
-}  // namespace
 
 const char* layout_name(FolderLayout layout) {
   return layout == FolderLayout::Intel ? "intel" : "folders";
@@ -114,8 +114,8 @@ FolderDataset scan_image_folder(const std::string& root) {
   ds.train_dir = train_dir.string();
   ds.test_dir = test_dir.string();
 
-  const std::vector<std::string> train_classes = class_folders(train_dir);
-  const std::vector<std::string> test_classes = class_folders(test_dir);
+  const std::vector<std::string> train_classes = class_folders(train_dir.string());
+  const std::vector<std::string> test_classes = class_folders(test_dir.string());
   USER_CHECK(!train_classes.empty(), "no class folders in ", ds.train_dir, " (expected one folder per class)");
   if (train_classes != test_classes) {
     // Both lists are sorted, so set_difference names what each side lacks.
@@ -128,8 +128,8 @@ FolderDataset scan_image_folder(const std::string& root) {
                join(missing_test), "; missing from train: ", join(missing_train));
   }
   ds.classes = train_classes;
-  ds.train = scan_side(train_dir, ds.classes);
-  ds.test = scan_side(test_dir, ds.classes);
+  ds.train = scan_classes(train_dir.string(), ds.classes);
+  ds.test = scan_classes(test_dir.string(), ds.classes);
   USER_CHECK(ds.train.size() > 0, "no images (.jpg .jpeg .png .bmp) in the class folders of ", ds.train_dir);
   USER_CHECK(ds.test.size() > 0, "no images (.jpg .jpeg .png .bmp) in the class folders of ", ds.test_dir);
   return ds;

@@ -40,6 +40,12 @@ struct FolderDataset {
 // message lists the classes missing on each side).
 FolderDataset scan_image_folder(const std::string& root);
 
+// The two halves of a scan, for callers that read one split folder alone (apps/eval): the sorted
+// class folders under `dir`, and the images in them, labelled by index into `classes`. Hidden
+// entries are skipped, only .jpg/.jpeg/.png/.bmp count, sub-folders of a class are not entered.
+std::vector<std::string> class_folders(const std::string& dir);
+FileList scan_classes(const std::string& dir, const std::vector<std::string>& classes);
+
 struct Split {
   FileList train, val;
 };
