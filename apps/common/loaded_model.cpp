@@ -73,6 +73,8 @@ LoadedModel load_model(const std::string& checkpoint, Device device) {
   // A student's shape depends on its multipliers; checkpoints without them hold the default (1, 1).
   if (auto it = meta.find("width"); it != meta.end()) spec.width = number(it->second, "width", checkpoint);
   if (auto it = meta.find("depth"); it != meta.end()) spec.depth = number(it->second, "depth", checkpoint);
+  m.width = spec.width;
+  m.depth = spec.depth;
   m.model = make_model(spec);
   load_checkpoint(*m.model, checkpoint);  // every tensor checked by name and shape (load_state)
   m.model->eval();

@@ -19,6 +19,7 @@ struct LoadedModel {
   int input_size = 0;                // the network sees input_size x input_size images
   float mean[3] = {0, 0, 0}, std[3] = {1, 1, 1};  // x = (pixel/255 - mean) / std, per RGB channel
   std::string source;                // where the weights came from ("" when not recorded)
+  double width = 1.0, depth = 1.0;   // a student's multipliers (1 for other networks)
 };
 
 // Reads the metadata, builds the architecture with one output per class (students also read the

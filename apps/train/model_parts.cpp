@@ -1,9 +1,11 @@
 // train/model_parts.cpp: see model_parts.h.
 #include "apps/train/model_parts.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <map>
 
+#include "apps/common/loaded_model.h"
 #include "engine/error.h"
 #include "engine/io/checkpoint.h"
 #include "engine/io/json.h"
@@ -36,15 +38,6 @@ int feature_dim(Module& m) {
 }
 
 namespace {
-void read_triplet(const std::map<std::string, std::string>& meta, const std::string& key, float out[3],
-                  const std::string& path) {
-  auto it = meta.find(key);
-  if (it == meta.end()) return;  // ImageNet statistics by default
-  Json j = Json::parse(it->second, path + " metadata " + key);
-  USER_CHECK(j.is_array() && j.size() == 3, path, ": metadata '", key, "' must be an array of 3 numbers");
-  for (int c = 0; c < 3; ++c) out[c] = float(j.at(size_t(c)).as_double());
-}
-
 std::string triplet(const float v[3]) {
   char buf[128];
   std::snprintf(buf, sizeof buf, "[%.9g, %.9g, %.9g]", v[0], v[1], v[2]);
@@ -53,34 +46,18 @@ std::string triplet(const float v[3]) {
 }  // namespace
 
 Net load_net(const std::string& path, Device device) {
-  const auto meta = read_checkpoint_metadata(path);
+  // The apps' one checkpoint reader (metadata checks, model, tensors), kept in Net's shape.
+  cli::LoadedModel m = cli::load_model(path, device);
   Net net;
-  auto get = [&](const std::string& k) -> std::string {
-    auto it = meta.find(k);
-    USER_CHECK(it != meta.end(), path, ": metadata has no '", k, "' (write checkpoints with apps/convert or apps/train)");
-    return it->second;
-  };
-  net.arch = get("arch");
-  Json classes = Json::parse(get("classes"), path + " metadata classes");
-  for (const auto& c : classes.as_array()) net.classes.push_back(c.as_string());
-  USER_CHECK(!net.classes.empty(), path, ": metadata 'classes' is empty");
-  net.input_size = int(std::stol(get("input_size")));
-  USER_CHECK(net.input_size > 0, path, ": metadata input_size must be positive");
-  read_triplet(meta, "mean", net.mean, path);
-  read_triplet(meta, "std", net.std, path);
-  if (meta.count("width")) net.width = std::stod(meta.at("width"));
-  if (meta.count("depth")) net.depth = std::stod(meta.at("depth"));
-  if (meta.count("source")) net.source = meta.at("source");
-  ModelSpec spec;
-  spec.arch = net.arch;
-  spec.num_classes = int(net.classes.size());
-  spec.width = net.width;
-  spec.depth = net.depth;
-  net.model = make_model(spec);
-  load_checkpoint(*net.model, path);
-  net.model->eval();
-  net.model->set_requires_grad(false);
-  net.model->to(device);
+  net.model = m.model;
+  net.arch = m.arch;
+  net.classes = m.classes;
+  net.input_size = m.input_size;
+  std::copy(m.mean, m.mean + 3, net.mean);
+  std::copy(m.std, m.std + 3, net.std);
+  net.width = m.width;
+  net.depth = m.depth;
+  net.source = m.source;
   return net;
 }
 
