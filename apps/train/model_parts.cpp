@@ -10,7 +10,6 @@
 #include "engine/io/checkpoint.h"
 #include "engine/io/json.h"
 #include "models/efficientnet_lite.h"
-#include "models/registry.h"
 #include "models/resnet.h"
 #include "models/student.h"
 
