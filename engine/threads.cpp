@@ -7,11 +7,13 @@
 
 namespace cudistill {
 
-void use_passive_openmp(int argc, char** argv) {
+void use_short_spin_openmp(int argc, char** argv) {
   (void)argc;
-  if (std::getenv("OMP_WAIT_POLICY")) return;  // the user's choice (or our second start) wins
-  setenv("OMP_WAIT_POLICY", "passive", 1);
-  execv("/proc/self/exe", argv);  // returns only on failure: then run on with the default policy
+  // The user's choice (or our own second start) wins.
+  if (std::getenv("OMP_WAIT_POLICY") || std::getenv("GOMP_SPINCOUNT")) return;
+  setenv("OMP_WAIT_POLICY", "active", 1);
+  setenv("GOMP_SPINCOUNT", "3000", 1);
+  execv("/proc/self/exe", argv);  // returns only on failure: then run on with libgomp's defaults
 }
 
 }  // namespace cudistill

@@ -108,7 +108,7 @@ int bench_models(int reps, double width, double depth) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  use_passive_openmp(argc, argv);  // engine/threads.h: why
+  use_short_spin_openmp(argc, argv);  // engine/threads.h: why
   int reps = 9;
   bool quick = false, models = false;
   double width = 1.0, depth = 1.0;

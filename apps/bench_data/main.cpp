@@ -24,7 +24,7 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  use_passive_openmp(argc, argv);  // engine/threads.h: why
+  use_short_spin_openmp(argc, argv);  // engine/threads.h: why
   std::string root = "/work/shared/data/intel";
   int threads = 2, size = 150;
   try {

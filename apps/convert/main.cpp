@@ -51,7 +51,7 @@ int infer_classes(const std::vector<std::pair<std::string, Tensor>>& tensors) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  use_passive_openmp(argc, argv);  // engine/threads.h: why
+  use_short_spin_openmp(argc, argv);  // engine/threads.h: why
   return cli::run_main("convert", [&] {
     cli::Flags flags("convert", "Converts PyTorch (.pth/.pt) or safetensors weights into a cudistill checkpoint.");
     flags.add("arch", "", "architecture: resnet18..resnet152, efficientnet_lite0..2, student")

@@ -86,7 +86,7 @@ std::string stem(const std::string& path) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  use_passive_openmp(argc, argv);  // engine/threads.h: why
+  use_short_spin_openmp(argc, argv);  // engine/threads.h: why
   return cli::run_main("eval", [&] {
     cli::Flags flags("eval", "Scores a checkpoint on an image folder: accuracy, per-class accuracy, confusion matrix, "
                              "MACs and latency.");

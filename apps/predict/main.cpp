@@ -25,7 +25,7 @@
 using namespace cudistill;
 
 int main(int argc, char** argv) {
-  use_passive_openmp(argc, argv);  // engine/threads.h: why
+  use_short_spin_openmp(argc, argv);  // engine/threads.h: why
   return cli::run_main("predict", [&] {
     // Flags::parse keeps one value per flag: the repeatable ones are taken out of argv first.
     const std::vector<std::string> checkpoints = cli::repeated_flag(argc, argv, "checkpoint");

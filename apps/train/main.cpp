@@ -9,7 +9,7 @@
 using namespace cudistill;
 
 int main(int argc, char** argv) {
-  use_passive_openmp(argc, argv);  // engine/threads.h: why
+  use_short_spin_openmp(argc, argv);  // engine/threads.h: why
   return cli::run_main("train", [&]() -> int {
     train::TrainOptions d;
     cli::Flags f("train", "distils a frozen master into a compact student; writes a run directory");
