@@ -16,7 +16,8 @@ int main(int argc, char** argv) {
     f.add("data", d.data, "image-folder data set (ROOT/train|test/<class> or the Intel layout)")
         .add("run-dir", d.run_dir, "run directory (config.json, features, master, soft labels, student, metrics, report)")
         .add("master", "", "master checkpoint (.safetensors from apps/convert); needed unless --no-master")
-        .add("stages", "all", "comma list of features,head,soft_labels,distill,eval (or all)")
+        .add("stages", "all", "comma list of features,head,soft_labels,distill,eval (or all); cost (timing of "
+                              "cached against online distillation steps) runs only when named")
         .add("student-width", "1.0", "student channel multiplier")
         .add("student-depth", "1.0", "student block-count multiplier")
         .add("T", "4", "distillation temperature")
@@ -33,12 +34,16 @@ int main(int argc, char** argv) {
         .add("student-size", std::to_string(d.student_size), "student input size (e.g. 96 or 150)")
         .add("cache-size", std::to_string(d.cache_size), "images are decoded once at this size")
         .add("views", std::to_string(d.views), "K: augmented views per training image in soft_labels.bin")
+        .add("crop-min", "0.25", "random crops cover between this share of the image area and all of it")
         .add("val-fraction", "0.1", "share of each training class held out for validation")
         .add("limit", "0", "at most N images per split, stratified over classes (0: all)")
         .add("device", "", "cpu or cuda (default: cuda when available, else cpu)")
         .add("seed", "0", "seed of the split, the views, the shuffles and the initialisation")
         .add("threads", "0", "OpenMP threads for CPU work and CPU latency (0: OpenMP's default)")
         .add("latency-runs", std::to_string(d.latency_runs), "batch-1 timed runs per model (p50/p95)")
+        .add("cost-steps", std::to_string(d.cost_steps), "cost stage: timed steps of each kind")
+        .add("baseline", "", "eval: also score this student checkpoint (trained with --no-master)")
+        .add("reference", "", "eval: also time this architecture (e.g. resnet152) for the ratios")
         .add_bool("online", "run the master in the distillation loop instead of the soft-label cache")
         .add_bool("no-master", "baseline: the same student with plain CE, no master at all");
     if (!f.parse(argc, argv)) return 0;
@@ -63,12 +68,16 @@ int main(int argc, char** argv) {
     o.student_size = f.integer("student-size");
     o.cache_size = f.integer("cache-size");
     o.views = f.integer("views");
+    o.crop_min = f.number("crop-min");
     o.val_fraction = f.number("val-fraction");
     o.limit = f.integer("limit");
     o.device = f.str("device");
     o.seed = f.integer("seed");
     o.threads = f.integer("threads");
     o.latency_runs = f.integer("latency-runs");
+    o.cost_steps = f.integer("cost-steps");
+    o.baseline = f.str("baseline");
+    o.reference = f.str("reference");
     o.online = f.flag("online");
     o.no_master = f.flag("no-master");
     USER_CHECK(o.no_master || !o.master.empty() || !(o.has_stage("features") || o.has_stage("head")),

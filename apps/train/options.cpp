@@ -8,7 +8,9 @@
 namespace cudistill::train {
 
 namespace {
+// "cost" is not part of "all": it only measures (cached against online distillation steps).
 const std::vector<std::string> kStages = {"features", "head", "soft_labels", "distill", "eval"};
+const std::vector<std::string> kKnown = {"features", "head", "soft_labels", "distill", "cost", "eval"};
 }
 
 bool TrainOptions::has_stage(const std::string& s) const {
@@ -22,11 +24,18 @@ std::vector<std::string> parse_stages(const std::string& list) {
   for (size_t a = 0, b; (b = l.find(',', a)) != std::string::npos; a = b + 1) {
     std::string s = l.substr(a, b - a);
     if (s.empty()) continue;
-    USER_CHECK(std::find(kStages.begin(), kStages.end(), s) != kStages.end(), "train: unknown stage '", s,
-               "' in --stages (known: features, head, soft_labels, distill, eval)");
+    USER_CHECK(std::find(kKnown.begin(), kKnown.end(), s) != kKnown.end(), "train: unknown stage '", s,
+               "' in --stages (known: features, head, soft_labels, distill, cost, eval)");
     out.push_back(s);
   }
   return out;
+}
+
+data::ViewOptions TrainOptions::view_options() const {
+  USER_CHECK(crop_min > 0 && crop_min <= 1, "train: --crop-min must be in (0, 1], not ", crop_min);
+  data::ViewOptions v;
+  v.scale_min = float(crop_min);
+  return v;
 }
 
 Json TrainOptions::to_json() const {
@@ -59,6 +68,10 @@ Json TrainOptions::to_json() const {
   j["limit"] = limit;
   j["threads"] = threads;
   j["latency_runs"] = latency_runs;
+  j["cost_steps"] = cost_steps;
+  j["crop_min"] = crop_min;
+  j["baseline"] = baseline;
+  j["reference"] = reference;
   j["seed"] = seed;
   j["online"] = online;
   j["no_master"] = no_master;

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/data/augment.h"
 #include "engine/io/json.h"
 
 namespace cudistill::train {
@@ -18,6 +19,8 @@ struct TrainOptions {
   std::string device;                         // "cpu", "cuda" or "" (cuda when available)
   std::string optimizer = "adamw";            // student optimizer: adamw or sgd
   std::vector<std::string> stages = {"features", "head", "soft_labels", "distill", "eval"};
+  std::string baseline;                       // eval: a --no-master student checkpoint to compare with
+  std::string reference;                      // eval: an architecture (e.g. resnet152) timed for the ratios
   double student_width = 1.0, student_depth = 1.0;
   double T = 4.0, alpha = 0.9;                // kd_loss temperature and weight of the KL term
   double lr = 2e-3, weight_decay = 0.05;      // student
@@ -32,11 +35,14 @@ struct TrainOptions {
   int limit = 0;                              // at most this many images per split, stratified; 0: all
   int threads = 0;                            // OpenMP threads; 0: OpenMP's default
   int latency_runs = 20;                      // batch-1 timings per model for p50/p95
+  int cost_steps = 20;                        // cost stage: timed steps of each kind (cached, online)
+  double crop_min = 0.25;                     // random crops cover [crop_min, 1] of the image area
   int seed = 0;
   bool online = false;                        // run the master in the distillation loop (no cache)
   bool no_master = false;                     // plain CE baseline (alpha = 0), no master at all
 
   bool has_stage(const std::string& s) const;
+  data::ViewOptions view_options() const;  // the training augmentation (crop area range, flip)
   Json to_json() const;  // every field, for config.json
 };
 

@@ -56,6 +56,7 @@ int run_pipeline(const TrainOptions& opts) {
     if (s == "head" && need_master) run_head(c);
     if (s == "soft_labels" && need_master && !o.online) run_soft_labels(c);
     if (s == "distill") run_distill(c);
+    if (s == "cost") run_cost(c);
     if (s == "eval") run_eval(c);
   }
   return 0;

@@ -1,20 +1,19 @@
-// train/report.cpp: stage 5. Evaluates the run's master (when master.safetensors exists) and
-// student on the test split (whole image at each model's input size), then writes metrics.json
-// (DESIGN.md schema, every field) and report.md (accuracy, per-class accuracy, confusion
-// matrices, params, size, MACs, batch-1 latency p50/p95 on CPU and, on a cuda run, on the GPU,
-// the master/student ratios and the agreement), both atomically.
-// Not here: training. Tested by the end-to-end case of test_train_pipeline.cpp (fields, ranges).
+// train/report.cpp: stage 5. Evaluates (evaluate.h) the run's master (when master.safetensors
+// exists), its student, and when asked the --baseline student (trained without the master) and
+// the --reference architecture (e.g. resnet152: size and speed only), all in this one process,
+// then writes metrics.json (DESIGN.md schema, every field, plus "baseline"/"reference" models,
+// their ratios and the distillation cost of the cost stage) and report.md (accuracy, per-class
+// accuracy, confusion matrices, params, size, MACs, batch-1 latency p50/p95 on CPU and, on a cuda
+// run, on the GPU, the ratios and the agreement), both atomically.
+// Not here: training, measuring. Tested by the end-to-end case of test_train_pipeline.cpp.
 #include <algorithm>
 #include <cstdio>
 #include <fstream>
-#include <optional>
 #include <sstream>
 
-#include "apps/train/model_parts.h"
-#include "apps/train/stages.h"
-#include "engine/autograd.h"
+#include "apps/train/evaluate.h"
+#include "engine/error.h"
 #include "engine/io/file.h"
-#include "engine/ops/macs.h"
 
 #ifdef _OPENMP
 #include <omp.h>
@@ -23,68 +22,6 @@
 namespace cudistill::train {
 
 namespace {
-struct Latency {
-  double p50 = 0, p95 = 0;
-};
-
-struct ModelEval {
-  std::string name, arch, source;
-  int input_size = 0;
-  int64_t params = 0, size_bytes = 0, macs = 0;
-  std::vector<int> pred;
-  double accuracy = 0;
-  std::vector<double> per_class;
-  std::vector<std::vector<int>> confusion;  // [true][predicted]
-  Latency cpu;
-  std::optional<Latency> gpu;
-};
-
-Latency time_batch1(Module& m, int size, Device device, int runs) {
-  NoGrad no_grad;
-  Tensor x = Tensor::zeros({1, 3, size, size}).to(device);
-  for (int i = 0; i < 2; ++i) m.forward(x).to(Device::CPU);  // warm-up (allocator, cuDNN plans)
-  std::vector<double> ms;
-  for (int i = 0; i < std::max(1, runs); ++i) {
-    const double t = now_seconds();
-    m.forward(x).to(Device::CPU);  // the copy back waits for the device
-    ms.push_back((now_seconds() - t) * 1e3);
-  }
-  std::sort(ms.begin(), ms.end());
-  auto q = [&](double p) { return ms[std::min(ms.size() - 1, size_t(p * double(ms.size() - 1) + 0.5))]; };
-  return {q(0.5), q(0.95)};
-}
-
-ModelEval evaluate(Context& c, const std::string& name, const std::string& path) {
-  const int K = int(c.data.classes.size());
-  Net net = load_net(path, c.device);
-  ModelEval r;
-  r.name = name;
-  r.arch = net.arch;
-  r.source = net.source;
-  r.input_size = net.input_size;
-  r.params = net.model->num_parameters();
-  r.size_bytes = net.model->state_bytes();
-  r.pred = predict_classes(*net.model, c.data.test, net.input_size, net.mean, net.std, c.o.batch_size, c.device);
-  r.accuracy = accuracy(r.pred, c.data.test.labels);
-  r.confusion.assign(size_t(K), std::vector<int>(size_t(K), 0));
-  for (size_t i = 0; i < r.pred.size(); ++i) r.confusion[size_t(c.data.test.labels[i])][size_t(r.pred[i])]++;
-  for (int k = 0; k < K; ++k) {
-    int n = 0;
-    for (int v : r.confusion[size_t(k)]) n += v;
-    r.per_class.push_back(n ? double(r.confusion[size_t(k)][size_t(k)]) / n : 0.0);
-  }
-  {
-    NoGrad no_grad;
-    MacCounter counter;
-    net.model->forward(Tensor::zeros({1, 3, net.input_size, net.input_size}).to(c.device));
-    r.macs = counter.total();
-  }
-  if (c.device == Device::CUDA) r.gpu = time_batch1(*net.model, net.input_size, Device::CUDA, c.o.latency_runs);
-  Net cpu_net = c.device == Device::CPU ? net : load_net(path, Device::CPU);
-  r.cpu = time_batch1(*cpu_net.model, net.input_size, Device::CPU, c.o.latency_runs);
-  return r;
-}
-
 Json latency_json(const Latency& l, const char* device, int threads) {
   Json j = Json::object();
   j["p50"] = l.p50;
@@ -101,9 +38,9 @@ Json model_json(const ModelEval& m, const std::vector<std::string>& classes, int
   j["params"] = m.params;
   j["size_bytes"] = m.size_bytes;
   j["macs"] = m.macs;
-  j["accuracy"] = m.accuracy;
+  j["accuracy"] = m.has_accuracy() ? Json(m.accuracy) : Json();
   Json pc = Json::object();
-  for (size_t k = 0; k < classes.size(); ++k) pc[classes[k]] = m.per_class[k];
+  for (size_t k = 0; k < m.per_class.size(); ++k) pc[classes[k]] = m.per_class[k];
   j["per_class_accuracy"] = pc;
   j["latency_ms"] = latency_json(m.cpu, "cpu", threads);
   if (m.gpu) j["latency_ms_gpu"] = latency_json(*m.gpu, "cuda", 1);
@@ -168,19 +105,49 @@ void confusion_md(std::ostringstream& md, const ModelEval& m, const std::vector<
 }
 }  // namespace
 
+namespace {
+// a over b for params, size, MACs and CPU latency: how much bigger/slower `a` is.
+Json ratios_json(const ModelEval* a, const ModelEval& b) {
+  auto ratio = [](double x, double y) { return y > 0 ? x / y : 0.0; };
+  Json r = Json::object();
+  r["params"] = a ? ratio(double(a->params), double(b.params)) : 0.0;
+  r["size"] = a ? ratio(double(a->size_bytes), double(b.size_bytes)) : 0.0;
+  r["latency"] = a ? ratio(a->cpu.p50, b.cpu.p50) : 0.0;
+  r["macs"] = a ? ratio(double(a->macs), double(b.macs)) : 0.0;
+  if (a && a->gpu && b.gpu) r["latency_gpu"] = ratio(a->gpu->p50, b.gpu->p50);
+  return r;
+}
+
+std::string ratio_line(const char* what, const Json& r) {
+  return std::string(what) + ": params x" + fmt("%.1f", r.at("params").as_double()) + ", size x" +
+         fmt("%.1f", r.at("size").as_double()) + ", MACs x" + fmt("%.1f", r.at("macs").as_double()) +
+         ", CPU batch-1 latency x" + fmt("%.1f", r.at("latency").as_double()) +
+         (r.contains("latency_gpu") ? ", GPU batch-1 latency x" + fmt("%.1f", r.at("latency_gpu").as_double()) : "");
+}
+}  // namespace
+
 void run_eval(Context& c) {
   const double t0 = now_seconds();
   const std::string spath = c.dir.file("student.safetensors"), mpath = c.dir.file("master.safetensors");
   USER_CHECK(std::ifstream(spath).good(), "train: ", spath, " is missing: run the distill stage first");
+  USER_CHECK(c.o.baseline.empty() || std::ifstream(c.o.baseline).good(), "train: --baseline ", c.o.baseline,
+             " cannot be read: train it with --no-master first");
   int threads = c.o.threads;
 #ifdef _OPENMP
   if (threads <= 0) threads = omp_get_max_threads();
 #endif
-  std::vector<ModelEval> models;
+  std::vector<ModelEval> models;  // in table order; the pointers below point into it
+  models.reserve(4);
+  if (!c.o.reference.empty()) models.push_back(evaluate_architecture(c, "reference", c.o.reference));
   if (std::ifstream(mpath).good()) models.push_back(evaluate(c, "master", mpath));
   models.push_back(evaluate(c, "student", spath));
-  const ModelEval& st = models.back();
-  const ModelEval* ma = models.size() == 2 ? &models[0] : nullptr;
+  if (!c.o.baseline.empty()) models.push_back(evaluate(c, "baseline", c.o.baseline));
+  auto find = [&](const char* name) -> const ModelEval* {
+    for (const auto& m : models)
+      if (m.name == name) return &m;
+    return nullptr;
+  };
+  const ModelEval &st = *find("student"), *ma = find("master"), *bl = find("baseline"), *ref = find("reference");
   double agreement = 0;
   if (ma && !st.pred.empty()) {
     size_t same = 0;
@@ -211,19 +178,25 @@ void run_eval(Context& c) {
   Json mod = Json::object();
   mod["master"] = ma ? model_json(*ma, classes, threads) : Json();
   mod["student"] = model_json(st, classes, threads);
+  if (bl) mod["baseline"] = model_json(*bl, classes, threads);
+  if (ref) mod["reference"] = model_json(*ref, classes, threads);
   m["models"] = mod;
-  Json ratios = Json::object();
-  auto ratio = [](double a, double b) { return b > 0 ? a / b : 0.0; };
-  ratios["params"] = ma ? ratio(double(ma->params), double(st.params)) : 0.0;
-  ratios["size"] = ma ? ratio(double(ma->size_bytes), double(st.size_bytes)) : 0.0;
-  ratios["latency"] = ma ? ratio(ma->cpu.p50, st.cpu.p50) : 0.0;
-  ratios["macs"] = ma ? ratio(double(ma->macs), double(st.macs)) : 0.0;
-  m["ratios"] = ratios;
+  const Json ratios = ratios_json(ma, st);
+  m["ratios"] = ratios;  // master over student
+  if (ref) m["ratios_reference"] = ratios_json(ref, st);
   m["agreement"] = agreement;
+  if (bl) {
+    Json d = Json::object();
+    d["student_minus_baseline"] = st.accuracy - bl->accuracy;
+    d["master_minus_student"] = ma ? ma->accuracy - st.accuracy : Json();
+    m["distillation"] = d;
+  }
   Json saved = c.dir.timings(), timings = Json::object();
   for (const char* s : {"features", "head", "soft_labels", "distill", "eval"})
     timings[s] = saved.contains(s) ? saved.at(s).as_double() : 0.0;
   m["timings_s"] = timings;
+  if (std::ifstream(c.dir.file("distill_cost.json")).good())
+    m["distill_cost"] = Json::parse(read_file(c.dir.file("distill_cost.json")));
   m["environment"] = environment(c.device);
   c.dir.write_json("metrics.json", m);
 
@@ -234,35 +207,52 @@ void run_eval(Context& c) {
      << (st.gpu ? " | GPU p50 / p95 (ms)" : "") << " |\n|---|---|---:|---:|---:|---:|---:|---:|" << (st.gpu ? "---:|" : "")
      << "\n";
   for (const auto& e : models) {
-    md << "| " << e.name << " | " << e.arch << " | " << e.input_size << " | " << fmt("%.4f", e.accuracy) << " | "
-       << e.params << " | " << fmt("%.2f", double(e.size_bytes) / 1e6) << " | " << fmt("%.1f", double(e.macs) / 1e6)
-       << " | " << fmt("%.2f", e.cpu.p50) << " / " << fmt("%.2f", e.cpu.p95);
+    md << "| " << e.name << " | " << e.arch << " | " << e.input_size << " | "
+       << (e.has_accuracy() ? fmt("%.4f", e.accuracy) : std::string("n/a")) << " | " << e.params << " | "
+       << fmt("%.2f", double(e.size_bytes) / 1e6) << " | " << fmt("%.1f", double(e.macs) / 1e6) << " | "
+       << fmt("%.2f", e.cpu.p50) << " / " << fmt("%.2f", e.cpu.p95);
     if (e.gpu) md << " | " << fmt("%.3f", e.gpu->p50) << " / " << fmt("%.3f", e.gpu->p95);
     md << " |\n";
   }
+  md << "\n";
+  if (ref) md << ratio_line(("Reference (" + ref->arch + ") over student").c_str(), m.at("ratios_reference")) << ".\n\n";
   if (ma)
-    md << "\nMaster/student: params x" << fmt("%.1f", ratios.at("params").as_double()) << ", size x"
-       << fmt("%.1f", ratios.at("size").as_double()) << ", MACs x" << fmt("%.1f", ratios.at("macs").as_double())
-       << ", CPU latency x" << fmt("%.1f", ratios.at("latency").as_double()) << "; agreement "
-       << fmt("%.4f", agreement) << " (test images where both predict the same class).\n";
-  md << "\n### Per-class test accuracy\n\n| class |";
-  for (const auto& e : models) md << " " << e.name << " |";
+    md << ratio_line("Master over student", ratios) << "; agreement " << fmt("%.4f", agreement)
+       << " (test images where both predict the same class).\n\n";
+  if (bl)
+    md << "Distillation: student " << fmt("%+.2f", 100 * (st.accuracy - bl->accuracy))
+       << " points over the same student trained without the master"
+       << (ma ? "; master " + fmt("%+.2f", 100 * (ma->accuracy - st.accuracy)) + " points over the student" : "")
+       << ".\n\n";
+  if (m.contains("distill_cost")) {
+    const Json& k = m.at("distill_cost");
+    md << "Distillation cost per epoch (cost stage, medians of " << k.at("steps_timed").as_double()
+       << " steps): from the soft-label cache " << fmt("%.1f", k.at("cached_epoch_s").as_double())
+       << " s, with the master in the loop " << fmt("%.1f", k.at("online_epoch_s").as_double()) << " s (x"
+       << fmt("%.1f", k.at("online_over_cached").as_double()) << ").\n\n";
+  }
+  md << "### Per-class test accuracy\n\n| class |";
+  std::vector<const ModelEval*> scored;
+  for (const auto& e : models)
+    if (e.has_accuracy()) scored.push_back(&e);
+  for (const auto* e : scored) md << " " << e->name << " |";
   md << "\n|---|";
-  for (size_t i = 0; i < models.size(); ++i) md << "---:|";
+  for (size_t i = 0; i < scored.size(); ++i) md << "---:|";
   md << "\n";
   for (size_t k = 0; k < classes.size(); ++k) {
     md << "| " << classes[k] << " |";
-    for (const auto& e : models) md << " " << fmt("%.4f", e.per_class[k]) << " |";
+    for (const auto* e : scored) md << " " << fmt("%.4f", e->per_class[k]) << " |";
     md << "\n";
   }
-  for (const auto& e : models) confusion_md(md, e, classes);
+  for (const auto* e : scored) confusion_md(md, *e, classes);
   md << "\nStage times (s): ";
   for (const auto& [k, v] : timings.as_object()) md << k << " " << fmt("%.1f", v.as_double()) << "  ";
   md << "\n";
   write_file_atomic(c.dir.file("report.md"), md.str());
   for (const auto& e : models)
-    c.dir.log("eval: %s test acc %.4f, %lld params, %.1f MMACs, CPU batch-1 p50 %.2f ms p95 %.2f ms", e.name.c_str(),
-              e.accuracy, (long long)e.params, double(e.macs) / 1e6, e.cpu.p50, e.cpu.p95);
+    c.dir.log("eval: %s (%s) test acc %s, %lld params, %.1f MMACs, CPU batch-1 p50 %.2f ms p95 %.2f ms", e.name.c_str(),
+              e.arch.c_str(), e.has_accuracy() ? fmt("%.4f", e.accuracy).c_str() : "n/a", (long long)e.params,
+              double(e.macs) / 1e6, e.cpu.p50, e.cpu.p95);
   if (ma) c.dir.log("eval: agreement %.4f -> %s, %s", agreement, c.dir.file("metrics.json").c_str(), c.dir.file("report.md").c_str());
 }
 

@@ -111,8 +111,8 @@ bool read_soft_labels(const std::string& path, const std::string& key, SoftLabel
 }
 
 SoftLabels build_soft_labels(Module& master, const data::ImageCache& cache, int views, uint64_t seed,
-                             int master_size, const float mean[3], const float std[3], int batch_size,
-                             Device device) {
+                             const data::ViewOptions& aug, int master_size, const float mean[3],
+                             const float std[3], int batch_size, Device device) {
   NoGrad no_grad;
   master.eval();
   SoftLabels s;
@@ -128,7 +128,7 @@ SoftLabels build_soft_labels(Module& master, const data::ImageCache& cache, int 
     for (size_t r = r0; r < r1; ++r) {
       const int i = int(r / size_t(views)), v = int(r % size_t(views));
       idx.push_back(i);
-      vp.push_back(data::random_view(cache.h, cache.w, seed, v, i));
+      vp.push_back(data::random_view(cache.h, cache.w, seed, v, i, aug));
       s.view_params[r] = vp.back();
     }
     Tensor x = data::make_batch(cache, idx, vp, master_size, master_size, mean, std, device);

@@ -45,8 +45,9 @@ void write_soft_labels(const std::string& path, const std::string& key, const So
 bool read_soft_labels(const std::string& path, const std::string& key, SoftLabels& out, std::string& why);
 
 // Runs `master` (eval, on `device`) once per view of every image of `cache`, batch_size at a time.
+// Views are random_view(seed, epoch = v, index i, aug).
 SoftLabels build_soft_labels(Module& master, const data::ImageCache& cache, int views, uint64_t seed,
-                             int master_size, const float mean[3], const float std[3], int batch_size,
-                             Device device);
+                             const data::ViewOptions& aug, int master_size, const float mean[3],
+                             const float std[3], int batch_size, Device device);
 
 }  // namespace cudistill::train

@@ -16,6 +16,7 @@ std::string soft_label_key_for(const Context& c, const Net& master) {
   SoftLabelKey k;
   k.files_sha256 = c.data.files_sha256;
   k.master_sha256 = sha256_file(c.dir.file("master.safetensors"));
+  k.aug = c.o.view_options();
   k.seed = uint64_t(c.o.seed);
   k.views = c.o.views;
   k.cache_h = c.data.train.h;
@@ -40,7 +41,7 @@ void run_soft_labels(Context& c) {
   }
   c.dir.log("soft_labels: building %s (%s)", path.c_str(), why.c_str());
   const double t0 = now_seconds();
-  s = build_soft_labels(*master.model, c.data.train, c.o.views, uint64_t(c.o.seed), master.input_size, master.mean,
+  s = build_soft_labels(*master.model, c.data.train, c.o.views, uint64_t(c.o.seed), c.o.view_options(), master.input_size, master.mean,
                         master.std, c.o.batch_size, c.device);
   write_soft_labels(path, key, s);
   const double dt = now_seconds() - t0;

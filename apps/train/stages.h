@@ -5,6 +5,7 @@
 //   head        -> master.safetensors   (backbone + a linear head trained on the cached features)
 //   soft_labels -> soft_labels.bin      (K views per training image + master logits; keyed)
 //   distill     -> student.safetensors  (best validation accuracy)
+//   cost        -> distill_cost.json    (cached vs online step times; only when asked for by name)
 //   eval        -> metrics.json, report.md
 // run_pipeline also writes config.json; every stage logs to stdout and log.txt.
 // Tested in tests/ops/test_train_pipeline.cpp (-tc="train*").
@@ -31,6 +32,7 @@ void run_features(Context& c);
 void run_head(Context& c);
 void run_soft_labels(Context& c);
 void run_distill(Context& c);
+void run_cost(Context& c);
 void run_eval(Context& c);
 
 // The soft_labels.bin key of this run for `master` (loaded from the run dir's master.safetensors).

@@ -4,7 +4,8 @@
 // (2 classes of 32x32 PNGs written with stb_image_write into a mkdtemp folder) with a tiny master
 // (a student checkpoint saved first): the run directory's files exist and parse, metrics.json has
 // every field of DESIGN.md and its accuracies lie in [0, 1]; a corrupted cache is rebuilt;
-// --online and --no-master runs work. About 10 s on 2 cores. Run: ./build/tests/test_ops -tc="train*"
+// --online and --no-master runs work; the cost stage and an eval with a baseline and a reference
+// architecture fill their metrics. About 10 s on 2 cores. Run: ./build/tests/test_ops -tc="train*"
 #include <doctest/doctest.h>
 
 #define STB_IMAGE_WRITE_IMPLEMENTATION
@@ -17,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "expect_error.h"
 #include "apps/train/data.h"
 #include "apps/train/model_parts.h"
 #include "apps/train/soft_labels.h"
@@ -258,5 +260,48 @@ TEST_CASE("train: end-to-end tiny run writes a complete run directory") {
   CHECK(bj.at("models").at("master").is_null());
   CHECK(bj.at("models").at("student").at("accuracy").as_double() <= 1.0);
 
+  // The benchmark's last step: the cost stage (cached vs online steps), then one eval of the
+  // master, the distilled student, the baseline and a reference architecture side by side.
+  TrainOptions bench = o;
+  bench.stages = parse_stages("cost,eval");
+  bench.cost_steps = 2;
+  bench.baseline = (tmp.path / "run_baseline" / "student.safetensors").string();
+  bench.reference = "resnet18";
+  REQUIRE(run_pipeline(bench) == 0);
+  const Json cj = Json::parse(read_file((run / "metrics.json").string()));
+  const Json& models = cj.at("models");
+  const Json& ref = models.at("reference");
+  ModelSpec rs;
+  rs.arch = "resnet18";
+  rs.num_classes = 2;
+  CHECK(ref.at("params").as_int() == make_model(rs)->num_parameters());
+  CHECK(ref.at("accuracy").is_null());
+  CHECK(ref.at("input_size").as_int() == 32);
+  CHECK(ref.at("latency_ms").at("p50").as_double() > 0.0);
+  CHECK(cj.at("ratios_reference").at("params").as_double() ==
+        doctest::Approx(double(ref.at("params").as_int()) / double(models.at("student").at("params").as_int())));
+  const double st_acc = models.at("student").at("accuracy").as_double();
+  const double bl_acc = models.at("baseline").at("accuracy").as_double();
+  CHECK(bl_acc == bj.at("models").at("student").at("accuracy").as_double());  // the same checkpoint, rescored
+  CHECK(cj.at("distillation").at("student_minus_baseline").as_double() == doctest::Approx(st_acc - bl_acc));
+  const Json& cost = cj.at("distill_cost");
+  CHECK(cost.at("steps_timed").as_int() == 2);
+  CHECK(cost.at("cached_epoch_s").as_double() > 0.0);
+  CHECK(cost.at("online_over_cached").as_double() ==
+        doctest::Approx(cost.at("online_epoch_s").as_double() / cost.at("cached_epoch_s").as_double()));
+  const std::string report = read_file((run / "report.md").string());
+  CHECK(report.find("| reference | resnet18 |") != std::string::npos);
+  CHECK(report.find("| baseline | student |") != std::string::npos);
+  CHECK(report.find("Distillation cost per epoch") != std::string::npos);
+  CHECK(test::user_error_of([&] {
+          TrainOptions bad = bench;
+          bad.baseline = (tmp.path / "nope.safetensors").string();
+          run_pipeline(bad);
+        }).find("nope.safetensors") != std::string::npos);
+
   CHECK_THROWS(parse_stages("features,bogus"));
+  CHECK(parse_stages("all").size() == 5);  // cost runs only when named
+  TrainOptions crop = o;
+  crop.crop_min = 0.0;
+  CHECK(test::user_error_of([&] { crop.view_options(); }).find("--crop-min") != std::string::npos);
 }
