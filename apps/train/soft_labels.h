@@ -2,7 +2,7 @@
 // augmented views (crop box + flip, drawn by data::random_view(seed, epoch = view, index)) and the
 // full master's logits on each, so that distillation replays exactly the view the master saw.
 // File layout (little-endian):
-//   header (160 bytes): magic "CDSOFTLB" (8), version u32, images u32, views u32, classes u32,
+//   header (152 bytes): magic "CDSOFTLB" (8), version u32, images u32, views u32, classes u32,
 //                       key (64 hex chars), checksum (64 hex chars: sha256 of the payload)
 //   payload: images * views records, image-major, each ViewParams {x0, y0, w, h: f32, flip: i32}
 //            then `classes` f32 logits.
