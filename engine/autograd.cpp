@@ -22,6 +22,29 @@ bool needs_grad(std::initializer_list<const Tensor*> inputs) {
   return false;
 }
 
+// Destroying a graph the natural way recurses once per op (node -> its input tensor -> that
+// tensor's node -> ...), so a chain of some 100k ops, dropped without backward(), would overflow
+// the stack. Instead a dying node first detaches every ancestor node that only it keeps alive,
+// and those die one at a time from a local list, each detached the same way before it goes.
+Node::~Node() {
+  std::vector<std::shared_ptr<Node>> doomed;
+  auto detach = [&doomed](Node& n) {
+    n.backward = nullptr;  // the closure's saved copies go; `inputs` still holds the edges
+    for (Tensor& t : n.inputs) {
+      TensorImpl* impl = t.impl();
+      if (impl && t.impl_ptr().use_count() == 1 && impl->grad_fn && impl->grad_fn.use_count() == 1)
+        doomed.push_back(std::move(impl->grad_fn));
+    }
+    n.inputs.clear();
+  };
+  detach(*this);
+  while (!doomed.empty()) {
+    std::shared_ptr<Node> n = std::move(doomed.back());
+    doomed.pop_back();
+    detach(*n);
+  }  // each n dies with no inputs and no closure left: its own destructor has nothing to do
+}
+
 void record(Tensor& out, const std::string& name, std::initializer_list<const Tensor*> inputs,
             std::function<void(const Tensor&)> backward) {
   auto node = std::make_shared<Node>();

@@ -19,6 +19,7 @@ struct Node {
   std::vector<Tensor> inputs;                       // the inputs that require grad (graph edges)
   std::function<void(const Tensor& grad_out)> backward;  // accumulates into inputs' grad_slot
   bool released = false;                            // true once backward ran and buffers were freed
+  ~Node();  // iterative, not recursive: see autograd.cpp
 };
 
 // Gradient recording is on unless a NoGrad scope is alive on this thread.

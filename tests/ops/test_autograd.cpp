@@ -264,4 +264,19 @@ TEST_CASE("autograd: a 2000-op deep chain runs backward without recursion") {
   for (double v : g) CHECK(v == doctest::Approx(expect).epsilon(1e-12));
   CHECK(loss.item() == doctest::Approx(expect * (1 - 2 + 0.5)).epsilon(1e-12));
 }
+
+TEST_CASE("autograd: a 300k-op graph dropped without backward is freed without recursion") {
+  // Recursive destruction (node -> input -> node ...) would need several stack frames per op:
+  // 300k ops overflow an 8 MB stack that way (and crash this test); Node::~Node is iterative.
+  Tensor x = f64_leaf({1, 2}, {2});
+  {
+    Tensor y = x;
+    for (int i = 0; i < 300000; ++i) y = scale(y, 1.0);
+    CHECK(y.grad_fn());
+  }  // the whole chain goes here
+  CHECK(x.requires_grad());
+  Tensor z = scale(x, 3.0);  // the leaf still works after its graph went
+  sum(z).backward();
+  CHECK(x.grad().to_vector() == std::vector<double>{3.0, 3.0});
+}
 }  // TEST_SUITE("ops")
