@@ -79,4 +79,20 @@ bool tf32() { return ctx().tf32; }
 
 void synchronize() { CUDA_CHECK(cudaStreamSynchronize(ctx().stream)); }
 
+int cudnn_version() { return int(cudnnGetVersion()); }
+
+std::string versions() {
+  int runtime = 0, driver = 0, cublas_version = 0;
+  CUDA_CHECK(cudaRuntimeGetVersion(&runtime));
+  CUDA_CHECK(cudaDriverGetVersion(&driver));
+  CUBLAS_CHECK(cublasGetVersion(static_cast<cublasHandle_t>(cublas()), &cublas_version));
+  int dev = 0;
+  CUDA_CHECK(cudaGetDevice(&dev));
+  cudaDeviceProp prop{};
+  CUDA_CHECK(cudaGetDeviceProperties(&prop, dev));
+  auto v = [](int x) { return std::to_string(x / 1000) + "." + std::to_string(x % 1000 / 10); };
+  return std::string("GPU ") + prop.name + ", CUDA runtime " + v(runtime) + " (driver " + v(driver) + "), cuDNN " +
+         std::to_string(cudnnGetVersion()) + ", cuBLAS " + std::to_string(cublas_version);
+}
+
 }  // namespace cudistill::cuda

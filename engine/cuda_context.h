@@ -6,6 +6,7 @@
 // Built only with the CUDA backend (cuda_context.cu); the tests are in tests/cuda/.
 #pragma once
 #include <cstddef>
+#include <string>
 
 namespace cudistill::cuda {
 
@@ -19,5 +20,9 @@ void* workspace(size_t bytes);
 void set_tf32(bool on);
 bool tf32();
 void synchronize();        // waits for the stream; surfaces asynchronous kernel errors
+// "GPU <name>, CUDA runtime 13.0 (driver 13.0), cuDNN 91900, cuBLAS 130100": the versions a
+// run actually loaded (not the headers it was built with), for metrics.json's environment.
+std::string versions();
+int cudnn_version();  // cudnnGetVersion() of the loaded library, e.g. 91900
 
 }  // namespace cudistill::cuda

@@ -13,6 +13,9 @@
 
 #include "apps/train/evaluate.h"
 #include "engine/error.h"
+#if defined(CUDISTILL_HAVE_CUDA)
+#include "engine/cuda_context.h"
+#endif
 #include "engine/io/file.h"
 
 #ifdef _OPENMP
@@ -78,8 +81,14 @@ Json environment(Device device) {
   Json j = Json::object();
   const bool cuda = device == Device::CUDA;
   j["gpu"] = cuda ? shell_line("nvidia-smi --query-gpu=name --format=csv,noheader 2>/dev/null") : "none";
-  j["cuda"] = cuda ? shell_line("nvidia-smi --query-gpu=driver_version --format=csv,noheader 2>/dev/null") : "none";
-  j["cudnn"] = cuda ? "linked" : "none";
+#if defined(CUDISTILL_HAVE_CUDA)
+  // What this process loaded: runtime, driver, cuDNN and cuBLAS versions.
+  j["cuda"] = cuda ? cuda::versions() : "none";
+  j["cudnn"] = cuda ? std::to_string(cuda::cudnn_version()) : "none";
+#else
+  j["cuda"] = "none (built without CUDA)";
+  j["cudnn"] = "none (built without CUDA)";
+#endif
   j["cpu"] = cpu_name();
   j["git"] = shell_line("git rev-parse --short HEAD 2>/dev/null");
   return j;
