@@ -6,7 +6,10 @@
 #      torchvision's ResNet18/152 checkpoints and compares logits with torchvision's;
 #   4. runs the CUDA suite again under compute-sanitizer memcheck;
 #   5. runs the kernel benchmarks (bench_cuda) and ncu on the softmax and KD kernels;
-#   6. writes $OUT/gpu-results.json (a summary) and $OUT/gpu-log.txt (everything).
+#   6. runs the Intel benchmark's pipeline with --device cuda on the carried subset of the images
+#      (benchmarks/intel.sh, EfficientNet-Lite0 as the master since its weights travel, ResNet152
+#      as the reference timed on the GPU): $OUT/intel-gpu.json;
+#   7. writes $OUT/gpu-results.json (a summary) and $OUT/gpu-log.txt (everything).
 # Prepare on the CPU machine first: bash tests/gpu/prepare.sh (carries doctest's header).
 # Each step's failure is recorded and the script goes on, so one broken step still leaves the
 # others' numbers; the exit code is non-zero if any step failed.
@@ -80,7 +83,17 @@ step bench_cuda "$B/apps/bench_cuda" --json "$OUT/bench_cuda.json"
 step ncu ncu --set full -k "regex:softmax|kd_loss" --launch-count 6 --csv --page details \
   --log-file "$OUT/ncu.csv" "$B/apps/bench_cuda" --reps 20
 
-# --- 6. summary --------------------------------------------------------------------------------
+# --- 6. the Intel pipeline on the GPU ---------------------------------------------------------
+if [ -d .gpu-deps/intel ] && [ -f .gpu-deps/weights/efficientnet-lite0.pth ]; then
+  mkdir -p "$B/weights"
+  step convert_lite0 "$B/apps/convert" --arch efficientnet_lite0 --in .gpu-deps/weights/efficientnet-lite0.pth \
+    --out "$B/weights/efficientnet_lite0.safetensors"
+  step intel_gpu env DATA=.gpu-deps/intel BUILD="$B" RUNS=/tmp/cudistill-intel DEVICE=cuda TAG=gpu EPOCHS=6 VIEWS=2 \
+    MASTER_ARCH=efficientnet_lite0 THREADS="$(nproc)" STUDENT_THREADS=4 bash benchmarks/intel.sh
+  cp benchmarks/results/intel-gpu.json "$OUT/" 2>/dev/null
+fi
+
+# --- 7. summary --------------------------------------------------------------------------------
 python3 - "$OUT" "$(declare -p STATUS)" <<'PY'
 import json, os, re, sys
 out, status_decl = sys.argv[1], sys.argv[2]
@@ -105,6 +118,10 @@ try:
     res["bench_cuda"] = json.load(open(os.path.join(out, "bench_cuda.json")))
 except (OSError, ValueError):
     res["bench_cuda"] = None
+try:
+    res["intel_gpu"] = json.load(open(os.path.join(out, "intel-gpu.json")))
+except (OSError, ValueError):
+    res["intel_gpu"] = None
 res["env"] = open(os.path.join(out, "env.txt")).read()
 tmp = os.path.join(out, "gpu-results.json.tmp")
 json.dump(res, open(tmp, "w"), indent=2)
