@@ -45,7 +45,9 @@ int main(int argc, char** argv) {
         .add("baseline", "", "eval: also score this student checkpoint (trained with --no-master)")
         .add("reference", "", "eval: also time this architecture (e.g. resnet152) for the ratios")
         .add_bool("online", "run the master in the distillation loop instead of the soft-label cache")
-        .add_bool("no-master", "baseline: the same student with plain CE, no master at all");
+        .add_bool("no-master", "baseline: the same student with plain CE, no master at all")
+        .add_bool("replay-views", "with --no-master: replay K fixed views per image (epoch e: view e mod K), as the "
+                                  "distilled student does, instead of a fresh view every epoch");
     if (!f.parse(argc, argv)) return 0;
     train::TrainOptions o;
     o.data = f.str("data");
@@ -80,6 +82,7 @@ int main(int argc, char** argv) {
     o.reference = f.str("reference");
     o.online = f.flag("online");
     o.no_master = f.flag("no-master");
+    o.replay_views = f.flag("replay-views");
     USER_CHECK(o.no_master || !o.master.empty() || !(o.has_stage("features") || o.has_stage("head")),
                "train: --master is required (or --no-master for the CE baseline)");
     return train::run_pipeline(o);

@@ -75,6 +75,7 @@ Json TrainOptions::to_json() const {
   j["seed"] = seed;
   j["online"] = online;
   j["no_master"] = no_master;
+  j["replay_views"] = replay_views;
   return j;
 }
 

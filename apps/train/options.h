@@ -40,6 +40,7 @@ struct TrainOptions {
   int seed = 0;
   bool online = false;                        // run the master in the distillation loop (no cache)
   bool no_master = false;                     // plain CE baseline (alpha = 0), no master at all
+  bool replay_views = false;                  // baseline: replay views (e mod K) as distillation does
 
   bool has_stage(const std::string& s) const;
   data::ViewOptions view_options() const;  // the training augmentation (crop area range, flip)

@@ -50,8 +50,12 @@ StudentBatch make_student_batch(const Context& c, std::vector<int> idx, int epoc
   StudentBatch b;
   b.idx = std::move(idx);
   b.view = view;
+  // --replay-views: the baseline sees the K views the cache would hold, as the distilled student
+  // does, instead of a fresh view each epoch (to separate what the master adds from what the
+  // views' variety adds).
+  const int64_t baseline_epoch = c.o.replay_views ? int64_t(view) : int64_t(epoch);
   for (int i : b.idx)
-    b.views.push_back(c.o.no_master ? data::random_view(train.h, train.w, uint64_t(c.o.seed), epoch, i, aug)
+    b.views.push_back(c.o.no_master ? data::random_view(train.h, train.w, uint64_t(c.o.seed), baseline_epoch, i, aug)
                       : soft        ? soft->view(i, view)
                                     : data::random_view(train.h, train.w, uint64_t(c.o.seed), view, i, aug));
   return b;

@@ -23,6 +23,7 @@
 #include "apps/train/model_parts.h"
 #include "apps/train/soft_labels.h"
 #include "apps/train/stages.h"
+#include "apps/train/student_step.h"
 #include "engine/io/file.h"
 #include "engine/io/json.h"
 #include "models/registry.h"
@@ -152,6 +153,31 @@ TEST_CASE("train: --limit keeps a stratified, ordered subset") {
   CHECK(l.paths == std::vector<std::string>{"p0", "p1", "p7", "p8"});
   CHECK(limit_stratified(f, 2, 0).size() == 10);
   CHECK(limit_stratified(f, 2, 50).size() == 10);
+}
+
+TEST_CASE("train: which view each kind of student sees") {
+  TrainTempDir tmp;
+  TrainOptions o;
+  o.views = 3;
+  o.seed = 5;
+  Context c{o, RunDir((tmp.path / "run").string()), {}, Device::CPU};
+  c.data.train.n = 4;
+  c.data.train.h = c.data.train.w = 40;
+  const data::ViewOptions aug = o.view_options();
+  auto same = [](const cpu::ViewParams& a, const cpu::ViewParams& b) {
+    return a.x0 == b.x0 && a.y0 == b.y0 && a.w == b.w && a.h == b.h && a.flip == b.flip;
+  };
+  // Online distillation: the view the cache would hold (epoch 7 -> view 7 mod 3 = 1).
+  StudentBatch b = make_student_batch(c, {2, 3}, 7, 1, nullptr);
+  CHECK(same(b.views[0], data::random_view(40, 40, 5, 1, 2, aug)));
+  // The baseline: a fresh view every epoch, or with --replay-views the cached one.
+  c.o.no_master = true;
+  b = make_student_batch(c, {2, 3}, 7, 1, nullptr);
+  CHECK(same(b.views[1], data::random_view(40, 40, 5, 7, 3, aug)));
+  CHECK_FALSE(same(b.views[1], data::random_view(40, 40, 5, 1, 3, aug)));
+  c.o.replay_views = true;
+  b = make_student_batch(c, {2, 3}, 7, 1, nullptr);
+  CHECK(same(b.views[1], data::random_view(40, 40, 5, 1, 3, aug)));
 }
 
 TEST_CASE("train: end-to-end tiny run writes a complete run directory") {
