@@ -63,6 +63,7 @@ $TRAIN --threads "$THREADS" --run-dir "$RUNS/distilled" --master "$MASTER" --mas
   --views "$VIEWS" --stages cost,eval --baseline "$RUNS/baseline/student.safetensors" --reference "$REFERENCE" $EXTRA
 t3=$(now)
 
+export STUDENT_THREADS
 # The result: metrics.json of the distilled run, with what produced it. Python's standard library
 # only merges JSON here; nothing of the engine runs in Python.
 python3 - "$RUNS" "$RESULT" "$t0" "$t1" "$t2" "$t3" "$0 (EPOCHS=$EPOCHS VIEWS=$VIEWS MASTER_SIZE=$MASTER_SIZE STUDENT_SIZE=$STUDENT_SIZE THREADS=$THREADS STUDENT_THREADS=$STUDENT_THREADS DEVICE=$DEVICE EXTRA='$EXTRA')" <<'PY'
@@ -77,6 +78,7 @@ m["benchmark"] = {
     "wall_s": {"master_stages": t1 - t0, "both_students_side_by_side": t2 - t1,
                "cost_and_eval": t3 - t2, "total": t3 - t0},
     "baseline_timings_s": base_t,
+    "student_threads": int(os.environ.get("STUDENT_THREADS", "1")),
 }
 tmp = result + ".tmp"
 with open(tmp, "w") as f:
@@ -108,12 +110,13 @@ out.append("")
 out.append("ResNet152 over the student: %.0fx the parameters, %.0fx the size, %.0fx the batch-1 CPU latency. "
            "Distilled student minus baseline: %+.2f points; master minus student: %+.2f points; "
            "agreement with the master %.2f%%. Distillation per epoch: %.1f s from the cache, %.1f s with the "
-           "master in the loop (%.1fx). Whole benchmark: %.1f min (%s, %d threads)." % (
+           "master in the loop (%.1fx). Whole benchmark: %.1f min (%s, %d cores: master stages and eval on %d "
+           "threads, each student on %d)." % (
                rr.get("params", 0), rr.get("size", 0), rr.get("latency", 0),
                100 * d.get("student_minus_baseline", 0), 100 * (d.get("master_minus_student") or 0),
                100 * r["agreement"], c.get("cached_epoch_s", 0), c.get("online_epoch_s", 0),
                c.get("online_over_cached", 0), b["wall_s"]["total"] / 60, r["environment"]["cpu"],
-               b["config"]["threads"]))
+               os.cpu_count(), b["config"]["threads"], b["student_threads"]))
 readme = open(sys.argv[2]).read()
 begin, end = "<!-- intel-cpu:begin -->", "<!-- intel-cpu:end -->"
 if begin in readme and end in readme:
