@@ -7,20 +7,12 @@
 // same either way). Two fresh students (one per kind) train from the same initialisation; the
 // run's student.safetensors is not touched.
 // Not here: training to convergence (distill.cpp). Tested by the end-to-end case of test_train_pipeline.
-#include <algorithm>
 #include <fstream>
 
 #include "apps/train/student_step.h"
 #include "engine/error.h"
 
 namespace cudistill::train {
-
-namespace {
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v.empty() ? 0.0 : v[v.size() / 2];
-}
-}  // namespace
 
 void run_cost(Context& c) {
   const TrainOptions& o = c.o;
@@ -39,7 +31,7 @@ void run_cost(Context& c) {
   auto online_opt = make_student_optimizer(o, online_student.model->parameters());
   const int N = c.data.train.n, bs = std::min(o.batch_size, N);
   USER_CHECK(bs >= 2, "train: the cost stage needs at least 2 training images");
-  const int64_t steps_per_epoch = std::max(1, N / bs + (N % bs >= 2 ? 1 : 0));
+  const int64_t epoch_steps = steps_per_epoch(N, bs);
   const int warmup = 2;  // first steps: allocator and cache warm-up, not timed
   std::vector<double> cached_s, online_s;
   for (int s = 0; s < o.cost_steps + warmup; ++s) {
@@ -54,12 +46,12 @@ void run_cost(Context& c) {
     const double to = now_seconds() - t;
     if (s >= warmup) cached_s.push_back(tc), online_s.push_back(to);
   }
-  const double cached_epoch = median(cached_s) * double(steps_per_epoch);
-  const double online_epoch = median(online_s) * double(steps_per_epoch);
+  const double cached_epoch = median(cached_s) * double(epoch_steps);
+  const double online_epoch = median(online_s) * double(epoch_steps);
   Json j = Json::object();
   j["steps_timed"] = o.cost_steps;
   j["batch_size"] = bs;
-  j["steps_per_epoch"] = steps_per_epoch;
+  j["steps_per_epoch"] = epoch_steps;
   j["master_size"] = master.input_size;
   j["student_size"] = o.student_size;
   j["cached_step_s_median"] = median(cached_s);
@@ -70,7 +62,7 @@ void run_cost(Context& c) {
   c.dir.write_json("distill_cost.json", j);
   c.dir.log("cost: per epoch (%lld steps of %d, median of %d timed steps each): cached %.1f s, online %.1f s: "
             "the cache is %.1fx cheaper",
-            (long long)steps_per_epoch, bs, o.cost_steps, cached_epoch, online_epoch, online_epoch / cached_epoch);
+            (long long)epoch_steps, bs, o.cost_steps, cached_epoch, online_epoch, online_epoch / cached_epoch);
 }
 
 }  // namespace cudistill::train

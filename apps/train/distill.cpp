@@ -5,7 +5,6 @@
 // CE on fresh random views (the baseline). AdamW or SGD, cosine schedule with linear warm-up, the
 // epoch of best validation accuracy kept as student.safetensors. One log line per epoch.
 // Not here: the cache itself (soft_labels*.cpp). Tested by the end-to-end case of test_train_pipeline.
-#include <algorithm>
 #include <fstream>
 
 #include "apps/train/student_step.h"
@@ -42,10 +41,10 @@ void run_distill(Context& c) {
   Net best = make_student(c, student.source);
   auto opt = make_student_optimizer(o, student.model->parameters());
   const int bs = o.batch_size, N = train.n;
-  const int64_t steps_per_epoch = std::max(1, N / bs + (N % bs >= 2 ? 1 : 0));
-  const int64_t total = steps_per_epoch * o.epochs;
+  const int64_t epoch_steps = steps_per_epoch(N, bs);
+  const int64_t total = epoch_steps * o.epochs;
   // A warm-up as long as the run (1-epoch smoke runs) is shortened: cosine_lr needs total > warmup.
-  const int64_t warmup = std::max<int64_t>(0, std::min<int64_t>(steps_per_epoch * o.warmup_epochs, total - 1));
+  const int64_t warmup = std::max<int64_t>(0, std::min<int64_t>(epoch_steps * o.warmup_epochs, total - 1));
   c.dir.log("distill: student %.2fx%.2f, %lld parameters, %dpx, %s, %d epochs, %s, crops of %.2f-1 of the area",
             o.student_width, o.student_depth, (long long)student.model->num_parameters(), o.student_size,
             use_master ? (o.online ? "online master" : "cached soft labels") : "no master (CE)", o.epochs,
@@ -72,13 +71,8 @@ void run_distill(Context& c) {
       const Tensor m_logits = use_master ? master_logits(c, b, cached, master) : Tensor();
       const StepResult r = student_step(c, student, *opt, b, m_logits, cosine_lr(o.lr, step++, total, warmup));
       loss_sum += r.loss * double(b.idx.size());
-      const float* l = r.logits.data<float>();
-      for (size_t i = 0; i < b.idx.size(); ++i) {
-        int best_k = 0;
-        for (int k = 1; k < K; ++k)
-          if (l[i * size_t(K) + size_t(k)] > l[i * size_t(K) + size_t(best_k)]) best_k = k;
-        correct += best_k == train.labels[size_t(b.idx[i])];
-      }
+      const std::vector<int> pred = argmax_rows(r.logits);
+      for (size_t i = 0; i < b.idx.size(); ++i) correct += pred[i] == train.labels[size_t(b.idx[i])];
       seen += int64_t(b.idx.size());
     }
     const double train_s = now_seconds() - te;
@@ -100,10 +94,9 @@ void run_distill(Context& c) {
   c.dir.log("distill: best val acc %.4f at epoch %d, %.1f s -> %s", best_acc, best_epoch, dt,
             c.dir.file("student.safetensors").c_str());
   c.dir.record_time("distill", dt);
-  if (!epoch_s.empty()) {  // the training part of an epoch (no validation): what the cost stage compares
-    std::sort(epoch_s.begin(), epoch_s.end());
-    c.dir.record_time("distill_epoch_median", epoch_s[epoch_s.size() / 2]);
-  }
+  // The training part of an epoch (no validation), measured on the real run: to set beside the
+  // cost stage's estimate from a few steps.
+  if (!epoch_s.empty()) c.dir.record_time("distill_epoch_median", median(epoch_s));
 }
 
 }  // namespace cudistill::train

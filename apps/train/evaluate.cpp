@@ -31,6 +31,14 @@ Latency time_batch1(Context& c, Module& m, const Net& net, Device device, int ru
   return {q(0.5), q(0.95)};
 }
 
+
+// Multiply-accumulates of one batch-1 forward at size x size.
+int64_t count_macs(Module& m, int size, Device device) {
+  NoGrad no_grad;
+  MacCounter counter;
+  m.forward(Tensor::zeros({1, 3, size, size}).to(device));
+  return counter.total();
+}
 }  // namespace
 
 ModelEval evaluate(Context& c, const std::string& name, const std::string& path) {
@@ -52,12 +60,7 @@ ModelEval evaluate(Context& c, const std::string& name, const std::string& path)
     for (int v : r.confusion[size_t(k)]) n += v;
     r.per_class.push_back(n ? double(r.confusion[size_t(k)][size_t(k)]) / n : 0.0);
   }
-  {
-    NoGrad no_grad;
-    MacCounter counter;
-    net.model->forward(Tensor::zeros({1, 3, net.input_size, net.input_size}).to(c.device));
-    r.macs = counter.total();
-  }
+  r.macs = count_macs(*net.model, net.input_size, c.device);
   if (c.device == Device::CUDA) r.gpu = time_batch1(c, *net.model, net, Device::CUDA, c.o.latency_runs);
   Net cpu_net = c.device == Device::CPU ? net : load_net(path, Device::CPU);
   r.cpu = time_batch1(c, *cpu_net.model, cpu_net, Device::CPU, c.o.latency_runs);
@@ -80,12 +83,7 @@ ModelEval evaluate_architecture(Context& c, const std::string& name, const std::
   r.input_size = net.input_size;
   r.params = net.model->num_parameters();
   r.size_bytes = net.model->state_bytes();
-  {
-    NoGrad no_grad;
-    MacCounter counter;
-    net.model->forward(Tensor::zeros({1, 3, net.input_size, net.input_size}));
-    r.macs = counter.total();
-  }
+  r.macs = count_macs(*net.model, net.input_size, Device::CPU);
   r.cpu = time_batch1(c, *net.model, net, Device::CPU, c.o.latency_runs);
   if (c.device == Device::CUDA) {
     net.model->to(Device::CUDA);

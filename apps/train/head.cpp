@@ -37,16 +37,8 @@ double head_accuracy(Linear& head, const Tensor& x, const Tensor& y, Device devi
   if (x.size(0) == 0) return 0.0;
   std::vector<int> all(size_t(x.size(0)));
   for (size_t i = 0; i < all.size(); ++i) all[i] = int(i);
-  std::vector<double> l = head.forward(gather_rows(x, all, device)).to(Device::CPU).to_vector();
-  const size_t K = l.size() / all.size();
-  size_t ok = 0;
-  for (size_t i = 0; i < all.size(); ++i) {
-    size_t best = 0;
-    for (size_t k = 1; k < K; ++k)
-      if (l[i * K + k] > l[i * K + best]) best = k;
-    ok += int(best) == y.data<int32_t>()[i];
-  }
-  return double(ok) / double(all.size());
+  const std::vector<int> pred = argmax_rows(head.forward(gather_rows(x, all, device)).to(Device::CPU));
+  return accuracy(pred, std::vector<int32_t>(y.data<int32_t>(), y.data<int32_t>() + y.numel()));
 }
 }  // namespace
 

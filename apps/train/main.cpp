@@ -2,6 +2,9 @@
 // soft_labels, distill, eval; see stages.h), writing the run directory of DESIGN.md. Only flag
 // parsing here; the pipeline is the cudistill_train library (tested in test_train_pipeline.cpp).
 // Run: ./build/apps/train --master build/weights/efficientnet_lite0.safetensors --run-dir runs/a
+#include <cstdio>
+#include <string>
+
 #include "apps/common/cli.h"
 #include "engine/threads.h"
 #include "apps/train/stages.h"
@@ -11,35 +14,41 @@ using namespace cudistill;
 int main(int argc, char** argv) {
   use_short_spin_openmp(argc, argv);  // engine/threads.h: why
   return cli::run_main("train", [&]() -> int {
-    train::TrainOptions d;
+    const train::TrainOptions d;  // every default shown and used comes from here
+    // 0.002 rather than std::to_string's 0.002000
+    auto num = [](double v) {
+      char buf[32];
+      std::snprintf(buf, sizeof buf, "%g", v);
+      return std::string(buf);
+    };
     cli::Flags f("train", "distils a frozen master into a compact student; writes a run directory");
     f.add("data", d.data, "image-folder data set (ROOT/train|test/<class> or the Intel layout)")
         .add("run-dir", d.run_dir, "run directory (config.json, features, master, soft labels, student, metrics, report)")
         .add("master", "", "master checkpoint (.safetensors from apps/convert); needed unless --no-master")
         .add("stages", "all", "comma list of features,head,soft_labels,distill,eval (or all); cost (timing of "
                               "cached against online distillation steps) runs only when named")
-        .add("student-width", "1.0", "student channel multiplier")
-        .add("student-depth", "1.0", "student block-count multiplier")
-        .add("T", "4", "distillation temperature")
-        .add("alpha", "0.9", "weight of the KL term (1 - alpha on the hard-label CE)")
+        .add("student-width", num(d.student_width), "student channel multiplier")
+        .add("student-depth", num(d.student_depth), "student block-count multiplier")
+        .add("T", num(d.T), "distillation temperature")
+        .add("alpha", num(d.alpha), "weight of the KL term (1 - alpha on the hard-label CE)")
         .add("epochs", std::to_string(d.epochs), "student epochs")
         .add("head-epochs", std::to_string(d.head_epochs), "epochs of the linear head on cached features")
         .add("warmup-epochs", std::to_string(d.warmup_epochs), "linear learning-rate warm-up (epochs)")
         .add("batch-size", std::to_string(d.batch_size), "batch size (every stage)")
-        .add("lr", "0.002", "student learning rate (peak of the cosine schedule)")
-        .add("weight-decay", "0.05", "student weight decay (decoupled for AdamW)")
-        .add("head-lr", "0.001", "head learning rate (AdamW)")
+        .add("lr", num(d.lr), "student learning rate (peak of the cosine schedule)")
+        .add("weight-decay", num(d.weight_decay), "student weight decay (decoupled for AdamW)")
+        .add("head-lr", num(d.head_lr), "head learning rate (AdamW)")
         .add("optimizer", d.optimizer, "student optimizer: adamw or sgd (momentum 0.9, Nesterov)")
-        .add("master-size", "0", "master input size (0: the checkpoint's input_size)")
+        .add("master-size", num(d.master_size), "master input size (0: the checkpoint's input_size)")
         .add("student-size", std::to_string(d.student_size), "student input size (e.g. 96 or 150)")
         .add("cache-size", std::to_string(d.cache_size), "images are decoded once at this size")
         .add("views", std::to_string(d.views), "K: augmented views per training image in soft_labels.bin")
-        .add("crop-min", "0.25", "random crops cover between this share of the image area and all of it")
-        .add("val-fraction", "0.1", "share of each training class held out for validation")
-        .add("limit", "0", "at most N images per split, stratified over classes (0: all)")
-        .add("device", "", "cpu or cuda (default: cuda when available, else cpu)")
-        .add("seed", "0", "seed of the split, the views, the shuffles and the initialisation")
-        .add("threads", "0", "OpenMP threads for CPU work and CPU latency (0: OpenMP's default)")
+        .add("crop-min", num(d.crop_min), "random crops cover between this share of the image area and all of it")
+        .add("val-fraction", num(d.val_fraction), "share of each training class held out for validation")
+        .add("limit", num(d.limit), "at most N images per split, stratified over classes (0: all)")
+        .add("device", d.device, "cpu or cuda (default: cuda when available, else cpu)")
+        .add("seed", num(d.seed), "seed of the split, the views, the shuffles and the initialisation")
+        .add("threads", num(d.threads), "OpenMP threads for CPU work and CPU latency (0: OpenMP's default)")
         .add("latency-runs", std::to_string(d.latency_runs), "batch-1 timed runs per model (p50/p95)")
         .add("cost-steps", std::to_string(d.cost_steps), "cost stage: timed steps of each kind")
         .add("baseline", "", "eval: also score this student checkpoint (trained with --no-master)")

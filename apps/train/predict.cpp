@@ -17,20 +17,23 @@ std::vector<int> predict_classes(Module& m, const data::ImageCache& cache, int s
     std::vector<int> idx;
     for (int i = b0; i < std::min(cache.n, b0 + batch_size); ++i) idx.push_back(i);
     Tensor x = data::make_batch(cache, idx, data::eval_views(cache, idx.size()), size, size, mean, std, device);
-    Tensor y = m.forward(x).to(Device::CPU);
-    const int K = int(y.size(1));
-    std::vector<double> l = y.to_vector();
-    for (size_t r = 0; r < idx.size(); ++r) {
-      int best = 0;
-      for (int k = 1; k < K; ++k)
-        if (l[r * size_t(K) + size_t(k)] > l[r * size_t(K) + size_t(best)]) best = k;
-      pred.push_back(best);
-    }
-    if (logits)
-      for (double v : l) logits->push_back(float(v));
+    const Tensor y = m.forward(x).to(Device::CPU).contiguous();
+    for (int k : argmax_rows(y)) pred.push_back(k);
+    if (logits) logits->insert(logits->end(), y.data<float>(), y.data<float>() + y.numel());
   }
   m.train(was_training);
   return pred;
+}
+
+std::vector<int> argmax_rows(const Tensor& logits) {
+  const Tensor l = logits.contiguous();
+  const int64_t N = l.size(0), K = l.size(1);
+  const float* p = l.data<float>();
+  std::vector<int> out(size_t(N), 0);
+  for (int64_t r = 0; r < N; ++r)
+    for (int64_t k = 1; k < K; ++k)
+      if (p[r * K + k] > p[r * K + out[size_t(r)]]) out[size_t(r)] = int(k);
+  return out;
 }
 
 double accuracy(const std::vector<int>& pred, const std::vector<int32_t>& labels) {

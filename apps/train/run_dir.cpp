@@ -1,6 +1,7 @@
 // train/run_dir.cpp: see run_dir.h.
 #include "apps/train/run_dir.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdarg>
 #include <filesystem>
@@ -51,6 +52,12 @@ void RunDir::write_json(const std::string& name, const Json& j) const {
 
 double now_seconds() {
   return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+double median(std::vector<double> v) {
+  if (v.empty()) return 0.0;
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
 }
 
 }  // namespace cudistill::train

@@ -6,6 +6,7 @@
 #pragma once
 #include <cstdio>
 #include <string>
+#include <vector>
 
 #include "engine/io/json.h"
 
@@ -32,5 +33,7 @@ class RunDir {
 
 // Monotonic seconds, for stage timings and images/s.
 double now_seconds();
+// The median of timings (the upper one of an even count); 0 for none.
+double median(std::vector<double> v);
 
 }  // namespace cudistill::train

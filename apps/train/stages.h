@@ -47,5 +47,7 @@ std::vector<int> predict_classes(Module& m, const data::ImageCache& cache, int s
                                  const float std[3], int batch_size, Device device,
                                  std::vector<float>* logits = nullptr);
 double accuracy(const std::vector<int>& pred, const std::vector<int32_t>& labels);
+// The class of largest logit in each row of (N, K) float logits on the CPU (the first on ties).
+std::vector<int> argmax_rows(const Tensor& logits);
 
 }  // namespace cudistill::train

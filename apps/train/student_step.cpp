@@ -8,6 +8,8 @@
 
 namespace cudistill::train {
 
+int64_t steps_per_epoch(int N, int bs) { return std::max(1, N / bs + (N % bs >= 2 ? 1 : 0)); }
+
 Net make_student(const Context& c, const std::string& source) {
   const TrainOptions& o = c.o;
   Net student;

@@ -23,6 +23,10 @@ struct StudentBatch {
   int view = 0;                          // which cached view (soft-label replay)
 };
 
+// Steps of one epoch over N images in batches of bs: a last batch of one image is dropped
+// (batch norm needs two samples), as the distill loop does.
+int64_t steps_per_epoch(int N, int bs);
+
 // The student of this run's options (architecture, width, depth, seed, classes), on c.device.
 Net make_student(const Context& c, const std::string& source);
 // AdamW or SGD (momentum 0.9, Nesterov) over the student's parameters, from --optimizer/--lr/--wd.
