@@ -29,6 +29,7 @@
 #include "engine/error.h"
 #include "kernels/augment.h"
 #include "expect_error.h"
+#include "tempdir.h"
 
 using namespace cudistill;
 using namespace cudistill::data;
@@ -36,21 +37,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// A fresh folder under $TMPDIR (or /tmp), removed with everything in it when the test ends.
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    std::string tmpl = (fs::temp_directory_path() / "cudistill_data_XXXXXX").string();
-    REQUIRE(mkdtemp(tmpl.data()) != nullptr);
-    path = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-};
+using test::TempDir;
 
 // (h, w, comp) bytes with neighbouring values far apart, so a misplaced pixel shows.
 std::vector<uint8_t> pattern(int h, int w, int comp, int salt = 0) {
@@ -117,13 +104,13 @@ TEST_CASE("data: decode PNG and BMP exactly, JPEG closely; gray becomes R=G=B, R
   TempDir tmp;
   const int H = 5, W = 7;
   const std::vector<uint8_t> rgb = pattern(H, W, 3);
-  write_png(tmp.path / "rgb.png", H, W, 3, rgb);
-  write_bmp(tmp.path / "rgb.bmp", H, W, rgb);
+  write_png(tmp.root() / "rgb.png", H, W, 3, rgb);
+  write_bmp(tmp.root() / "rgb.bmp", H, W, rgb);
   Image img;
   std::string reason;
   for (const char* name : {"rgb.png", "rgb.bmp"}) {
     CAPTURE(name);
-    REQUIRE(decode_image((tmp.path / name).string(), img, reason));
+    REQUIRE(decode_image((tmp.root() / name).string(), img, reason));
     CHECK(img.h == H);
     CHECK(img.w == W);
     CHECK(img.pixels == rgb);  // lossless formats: every byte
@@ -132,16 +119,16 @@ TEST_CASE("data: decode PNG and BMP exactly, JPEG closely; gray becomes R=G=B, R
   // JPEG is lossy: quality 95 on a smooth image stays within a few levels (measured: max 2; 8
   // leaves room for another encoder or decoder version).
   const std::vector<uint8_t> sm = smooth(16, 24);
-  write_jpg(tmp.path / "smooth.jpg", 16, 24, sm);
-  REQUIRE(decode_image((tmp.path / "smooth.jpg").string(), img, reason));
+  write_jpg(tmp.root() / "smooth.jpg", 16, 24, sm);
+  REQUIRE(decode_image((tmp.root() / "smooth.jpg").string(), img, reason));
   REQUIRE(img.pixels.size() == sm.size());
   int max_err = 0;
   for (size_t i = 0; i < sm.size(); ++i) max_err = std::max(max_err, std::abs(int(img.pixels[i]) - int(sm[i])));
   CHECK(max_err <= 8);
 
   const std::vector<uint8_t> gray = pattern(H, W, 1);
-  write_png(tmp.path / "gray.png", H, W, 1, gray);
-  REQUIRE(decode_image((tmp.path / "gray.png").string(), img, reason));
+  write_png(tmp.root() / "gray.png", H, W, 1, gray);
+  REQUIRE(decode_image((tmp.root() / "gray.png").string(), img, reason));
   REQUIRE(img.pixels.size() == size_t(H) * W * 3);
   for (size_t i = 0; i < gray.size(); ++i) {
     CHECK(img.pixels[3 * i] == gray[i]);
@@ -151,8 +138,8 @@ TEST_CASE("data: decode PNG and BMP exactly, JPEG closely; gray becomes R=G=B, R
 
   // RGBA with alpha 0..255 (the pattern's 4th bytes): the colour stored under it comes back as is.
   const std::vector<uint8_t> rgba = pattern(H, W, 4);
-  write_png(tmp.path / "rgba.png", H, W, 4, rgba);
-  REQUIRE(decode_image((tmp.path / "rgba.png").string(), img, reason));
+  write_png(tmp.root() / "rgba.png", H, W, 4, rgba);
+  REQUIRE(decode_image((tmp.root() / "rgba.png").string(), img, reason));
   REQUIRE(img.pixels.size() == size_t(H) * W * 3);
   for (size_t p = 0; p < size_t(H) * W; ++p)
     for (int c = 0; c < 3; ++c) CHECK(img.pixels[3 * p + c] == rgba[4 * p + c]);
@@ -168,16 +155,16 @@ TEST_CASE("data: unreadable files fail with a reason and never crash the decoder
     CHECK_FALSE(reason.empty());
     return !ok;
   };
-  write_bytes(tmp.path / "empty.jpg", "");
-  CHECK(fails(tmp.path / "empty.jpg"));
+  write_bytes(tmp.root() / "empty.jpg", "");
+  CHECK(fails(tmp.root() / "empty.jpg"));
   CHECK(reason == "empty file");
-  write_bytes(tmp.path / "notes.jpg", "this is a text file, not a JPEG\n");
-  CHECK(fails(tmp.path / "notes.jpg"));
+  write_bytes(tmp.root() / "notes.jpg", "this is a text file, not a JPEG\n");
+  CHECK(fails(tmp.root() / "notes.jpg"));
   CHECK(reason == "not a JPEG, PNG or BMP file");
-  fs::create_directories(tmp.path / "folder.jpg");
-  CHECK(fails(tmp.path / "folder.jpg"));
+  fs::create_directories(tmp.root() / "folder.jpg");
+  CHECK(fails(tmp.root() / "folder.jpg"));
   CHECK(reason == "not a regular file");
-  CHECK(fails(tmp.path / "missing.png"));
+  CHECK(fails(tmp.root() / "missing.png"));
   CHECK(reason == "no such file");
 
   // A BMP header claiming 50000x50000 (7.5 GB of pixels) in 54 bytes: refused before allocating.
@@ -188,17 +175,17 @@ TEST_CASE("data: unreadable files fail with a reason and never crash the decoder
   u32(40); u32(50000); u32(50000);           // BITMAPINFOHEADER: size, width, height
   u16(1); u16(24); u32(0); u32(0); u32(0); u32(0); u32(0); u32(0);  // planes, bpp, no compression
   bomb += "xyz";
-  write_bytes(tmp.path / "bomb.bmp", bomb);
-  CHECK(fails(tmp.path / "bomb.bmp"));
+  write_bytes(tmp.root() / "bomb.bmp", bomb);
+  CHECK(fails(tmp.root() / "bomb.bmp"));
   CHECK(reason == "image too large (50000x50000, over 100 megapixels)");
 
   // A JPEG cut anywhere fails (stb_image wants the end marker), with "truncated" in the reason.
-  write_jpg(tmp.path / "full.jpg", 40, 48, smooth(40, 48));
-  const std::string jpg = read_bytes(tmp.path / "full.jpg");
+  write_jpg(tmp.root() / "full.jpg", 40, 48, smooth(40, 48));
+  const std::string jpg = read_bytes(tmp.root() / "full.jpg");
   for (size_t cut : {size_t(3), size_t(20), size_t(200), jpg.size() / 2, jpg.size() - 2}) {
     CAPTURE(cut);
-    write_bytes(tmp.path / "cut.jpg", jpg.substr(0, cut));
-    CHECK(fails(tmp.path / "cut.jpg"));
+    write_bytes(tmp.root() / "cut.jpg", jpg.substr(0, cut));
+    CHECK(fails(tmp.root() / "cut.jpg"));
     CHECK(contains(reason, "corrupt or truncated JPEG"));
   }
   // A Huffman table whose code counts sum past 256 (16 x 255): stb_image 2.27 would write past its
@@ -207,18 +194,18 @@ TEST_CASE("data: unreadable files fail with a reason and never crash the decoder
   const size_t at = dht.find("\xFF\xC4");
   REQUIRE(at != std::string::npos);
   for (size_t k = 0; k < 16; ++k) dht[at + 5 + k] = char(0xFF);  // FF C4, length (2), class/id, counts
-  write_bytes(tmp.path / "dht.jpg", dht);
-  CHECK(fails(tmp.path / "dht.jpg"));
+  write_bytes(tmp.root() / "dht.jpg", dht);
+  CHECK(fails(tmp.root() / "dht.jpg"));
   CHECK(contains(reason, "Huffman table"));
 
   // Truncated PNG and BMP, and a JPEG/PNG/BMP with random bytes changed: any outcome but a crash
   // (also run under ASan+UBSan: 12000 such files, clean once the Huffman check was in). A
   // decode that succeeds must give the right size (stb_image reads a BMP cut short as zeros).
-  write_png(tmp.path / "full.png", 40, 48, 3, pattern(40, 48, 3));
-  write_bmp(tmp.path / "full.bmp", 40, 48, pattern(40, 48, 3));
+  write_png(tmp.root() / "full.png", 40, 48, 3, pattern(40, 48, 3));
+  write_bmp(tmp.root() / "full.bmp", 40, 48, pattern(40, 48, 3));
   Rng rng(7);
   for (const char* name : {"full.jpg", "full.png", "full.bmp"}) {
-    const std::string good = read_bytes(tmp.path / name);
+    const std::string good = read_bytes(tmp.root() / name);
     for (int trial = 0; trial < 60; ++trial) {
       std::string bad = good;
       if (trial % 2 == 0) {
@@ -226,9 +213,9 @@ TEST_CASE("data: unreadable files fail with a reason and never crash the decoder
       } else {
         for (int f = 0; f < 8; ++f) bad[rng.below(uint32_t(bad.size()))] = char(rng.below(256));
       }
-      write_bytes(tmp.path / "bad.bin", bad);
+      write_bytes(tmp.root() / "bad.bin", bad);
       reason.clear();
-      if (decode_image((tmp.path / "bad.bin").string(), img, reason)) {
+      if (decode_image((tmp.root() / "bad.bin").string(), img, reason)) {
         CHECK(img.pixels.size() == size_t(img.h) * img.w * 3);
       } else {
         CHECK_FALSE(reason.empty());
@@ -278,7 +265,7 @@ TEST_CASE("data: bilinear resize keeps same-size images, matches cpu::augment's 
 
 TEST_CASE("data: both folder layouts are found, classes sorted, files filtered and sorted") {
   TempDir tmp;
-  const fs::path plain = tmp.path / "plain";
+  const fs::path plain = tmp.root() / "plain";
   make_plain_tree(plain, {"street", "forest"}, {"forest", "street"});
   // Things the scan must ignore: hidden files and folders, other extensions, nested folders.
   write_bytes(plain / "train" / "forest" / ".hidden.jpg", "x");
@@ -302,7 +289,7 @@ TEST_CASE("data: both folder layouts are found, classes sorted, files filtered a
   CHECK(std::is_sorted(ds.test.paths.begin(), ds.test.paths.end()));
 
   // Intel's archive as it unpacks: seg_train/seg_train/<class>, seg_test/seg_test/<class>, seg_pred.
-  const fs::path intel = tmp.path / "intel";
+  const fs::path intel = tmp.root() / "intel";
   for (const char* side : {"seg_train", "seg_test"})
     for (const char* cls : {"sea", "glacier", "buildings"})
       write_png(intel / side / side / cls / "1.png", 3, 3, 3, pattern(3, 3, 3));
@@ -318,25 +305,25 @@ TEST_CASE("data: both folder layouts are found, classes sorted, files filtered a
 
 TEST_CASE("data: mismatched class folders and missing layouts are user errors that say what is wrong") {
   TempDir tmp;
-  make_plain_tree(tmp.path / "m", {"alpha", "beta", "gamma"}, {"alpha", "delta"});
-  const Error e = catch_error([&] { scan_image_folder((tmp.path / "m").string()); });
+  make_plain_tree(tmp.root() / "m", {"alpha", "beta", "gamma"}, {"alpha", "delta"});
+  const Error e = catch_error([&] { scan_image_folder((tmp.root() / "m").string()); });
   CHECK(e.user_error());
   const std::string msg = e.what();
   CHECK(contains(msg, "missing from test: [beta, gamma]"));
   CHECK(contains(msg, "missing from train: [delta]"));
 
-  const Error none = catch_error([&] { scan_image_folder((tmp.path / "nope").string()); });
+  const Error none = catch_error([&] { scan_image_folder((tmp.root() / "nope").string()); });
   CHECK(none.user_error());
   CHECK(contains(none.what(), "does not exist"));
 
-  fs::create_directories(tmp.path / "empty_root" / "images");
-  const Error layout = catch_error([&] { scan_image_folder((tmp.path / "empty_root").string()); });
+  fs::create_directories(tmp.root() / "empty_root" / "images");
+  const Error layout = catch_error([&] { scan_image_folder((tmp.root() / "empty_root").string()); });
   CHECK(layout.user_error());
   CHECK(contains(layout.what(), "seg_train/seg_train"));
 
-  make_plain_tree(tmp.path / "half", {"a"}, {"a"});
-  fs::remove_all(tmp.path / "half" / "test");
-  const Error half = catch_error([&] { scan_image_folder((tmp.path / "half").string()); });
+  make_plain_tree(tmp.root() / "half", {"a"}, {"a"});
+  fs::remove_all(tmp.root() / "half" / "test");
+  const Error half = catch_error([&] { scan_image_folder((tmp.root() / "half").string()); });
   CHECK(contains(half.what(), "but no"));
 }
 
@@ -376,7 +363,7 @@ TEST_CASE("data: the validation split is stratified, disjoint, order-preserving 
 
 TEST_CASE("data: the cache decodes and resizes every readable file and lists the skipped ones") {
   TempDir tmp;
-  const fs::path root = tmp.path / "ds";
+  const fs::path root = tmp.root() / "ds";
   make_plain_tree(root, {"cat", "dog"}, {"cat", "dog"});
   const fs::path cat = root / "train" / "cat", dog = root / "train" / "dog";
   write_png(cat / "d_gray.png", 6, 8, 1, pattern(6, 8, 1));

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "expect_error.h"
+#include "tempdir.h"
 #include "apps/train/data.h"
 #include "apps/train/model_parts.h"
 #include "apps/train/soft_labels.h"
@@ -33,19 +34,6 @@ using namespace cudistill::train;
 namespace fs = std::filesystem;
 
 namespace {
-
-struct TrainTempDir {
-  fs::path path;
-  TrainTempDir() {
-    std::string tmpl = (fs::temp_directory_path() / "cudistill_train_XXXXXX").string();
-    REQUIRE(mkdtemp(tmpl.data()) != nullptr);
-    path = tmpl;
-  }
-  ~TrainTempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-};
 
 // Class 0: red-dominant, class 1: blue-dominant, with a per-image pattern so views differ.
 void write_image(const fs::path& p, int label, int salt) {
@@ -83,8 +71,8 @@ SoftLabels synthetic_soft_labels() {
 }  // namespace
 
 TEST_CASE("train: soft-label cache round trip and rejection of bad files") {
-  TrainTempDir tmp;
-  const std::string path = (tmp.path / "soft_labels.bin").string();
+  test::TempDir tmp;
+  const std::string path = (tmp.root() / "soft_labels.bin").string();
   const std::string key(64, 'a'), other(64, 'b');
   SoftLabels s = synthetic_soft_labels(), r;
   std::string why;
@@ -156,11 +144,11 @@ TEST_CASE("train: --limit keeps a stratified, ordered subset") {
 }
 
 TEST_CASE("train: which view each kind of student sees") {
-  TrainTempDir tmp;
+  test::TempDir tmp;
   TrainOptions o;
   o.views = 3;
   o.seed = 5;
-  Context c{o, RunDir((tmp.path / "run").string()), {}, Device::CPU};
+  Context c{o, RunDir((tmp.root() / "run").string()), {}, Device::CPU};
   c.data.train.n = 4;
   c.data.train.h = c.data.train.w = 40;
   const data::ViewOptions aug = o.view_options();
@@ -181,8 +169,8 @@ TEST_CASE("train: which view each kind of student sees") {
 }
 
 TEST_CASE("train: end-to-end tiny run writes a complete run directory") {
-  TrainTempDir tmp;
-  const fs::path root = tmp.path / "data", run = tmp.path / "run";
+  test::TempDir tmp;
+  const fs::path root = tmp.root() / "data", run = tmp.root() / "run";
   make_dataset(root, 16, 6);
 
   // The tiny master: a small student checkpoint standing in for a converted ImageNet model.
@@ -200,7 +188,7 @@ TEST_CASE("train: end-to-end tiny run writes a complete run directory") {
   spec.depth = m.depth;
   spec.seed = 3;
   m.model = make_model(spec);
-  const std::string master_path = (tmp.path / "master_in.safetensors").string();
+  const std::string master_path = (tmp.root() / "master_in.safetensors").string();
   save_net(m, master_path);
 
   TrainOptions o;
@@ -277,12 +265,12 @@ TEST_CASE("train: end-to-end tiny run writes a complete run directory") {
   online.epochs = 1;
   REQUIRE(run_pipeline(online) == 0);
   TrainOptions base = o;
-  base.run_dir = (tmp.path / "run_baseline").string();
+  base.run_dir = (tmp.root() / "run_baseline").string();
   base.no_master = true;
   base.master.clear();
   base.epochs = 1;
   REQUIRE(run_pipeline(base) == 0);
-  const Json bj = Json::parse(read_file((tmp.path / "run_baseline" / "metrics.json").string()));
+  const Json bj = Json::parse(read_file((tmp.root() / "run_baseline" / "metrics.json").string()));
   CHECK(bj.at("models").at("master").is_null());
   CHECK(bj.at("models").at("student").at("accuracy").as_double() <= 1.0);
 
@@ -291,7 +279,7 @@ TEST_CASE("train: end-to-end tiny run writes a complete run directory") {
   TrainOptions bench = o;
   bench.stages = parse_stages("cost,eval");
   bench.cost_steps = 2;
-  bench.baseline = (tmp.path / "run_baseline" / "student.safetensors").string();
+  bench.baseline = (tmp.root() / "run_baseline" / "student.safetensors").string();
   bench.reference = "resnet18";
   REQUIRE(run_pipeline(bench) == 0);
   const Json cj = Json::parse(read_file((run / "metrics.json").string()));
@@ -321,7 +309,7 @@ TEST_CASE("train: end-to-end tiny run writes a complete run directory") {
   CHECK(report.find("Distillation cost per epoch") != std::string::npos);
   CHECK(test::user_error_of([&] {
           TrainOptions bad = bench;
-          bad.baseline = (tmp.path / "nope.safetensors").string();
+          bad.baseline = (tmp.root() / "nope.safetensors").string();
           run_pipeline(bad);
         }).find("nope.safetensors") != std::string::npos);
 
