@@ -56,7 +56,12 @@ int main(int argc, char** argv) {
         .add_bool("online", "run the master in the distillation loop instead of the soft-label cache")
         .add_bool("no-master", "baseline: the same student with plain CE, no master at all")
         .add_bool("replay-views", "with --no-master: replay K fixed views per image (epoch e: view e mod K), as the "
-                                  "distilled student does, instead of a fresh view every epoch");
+                                  "distilled student does, instead of a fresh view every epoch")
+        .add_bool("kd-correct", "where the master's top class is wrong, swap its logit with the true class's "
+                                "(the soft target keeps its shape but names the right class)")
+        .add_bool("replay-flip", "mirror each replayed view with probability 1/2 (the master's logits are reused)")
+        .add_bool("whole-view", "add the whole image as one more replayed view, its master logits from the "
+                                "cached features and the head (no extra master pass)");
     if (!f.parse(argc, argv)) return 0;
     train::TrainOptions o;
     o.data = f.str("data");
@@ -92,6 +97,9 @@ int main(int argc, char** argv) {
     o.online = f.flag("online");
     o.no_master = f.flag("no-master");
     o.replay_views = f.flag("replay-views");
+    o.kd_correct = f.flag("kd-correct");
+    o.replay_flip = f.flag("replay-flip");
+    o.whole_view = f.flag("whole-view");
     USER_CHECK(o.no_master || !o.master.empty() || !(o.has_stage("features") || o.has_stage("head")),
                "train: --master is required (or --no-master for the CE baseline)");
     return train::run_pipeline(o);

@@ -76,6 +76,9 @@ Json TrainOptions::to_json() const {
   j["online"] = online;
   j["no_master"] = no_master;
   j["replay_views"] = replay_views;
+  j["kd_correct"] = kd_correct;
+  j["replay_flip"] = replay_flip;
+  j["whole_view"] = whole_view;
   return j;
 }
 

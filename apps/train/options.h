@@ -41,6 +41,9 @@ struct TrainOptions {
   bool online = false;                        // run the master in the distillation loop (no cache)
   bool no_master = false;                     // plain CE baseline (alpha = 0), no master at all
   bool replay_views = false;                  // baseline: replay views (e mod K) as distillation does
+  bool kd_correct = false;                    // swap the master's top logit with the true class's when it errs
+  bool replay_flip = false;                   // replay: mirror a cached view with probability 1/2
+  bool whole_view = false;                    // replay: the whole image (cached features -> head) as view K
 
   bool has_stage(const std::string& s) const;
   data::ViewOptions view_options() const;  // the training augmentation (crop area range, flip)

@@ -1,6 +1,8 @@
 // train/student_step.cpp: see student_step.h.
 #include "apps/train/student_step.h"
 
+#include "apps/train/replay.h"
+
 #include "engine/autograd.h"
 #include "engine/error.h"
 #include "engine/ops/ops.h"
@@ -58,22 +60,32 @@ StudentBatch make_student_batch(const Context& c, std::vector<int> idx, int epoc
   const int64_t baseline_epoch = c.o.replay_views ? int64_t(view) : int64_t(epoch);
   for (int i : b.idx)
     b.views.push_back(c.o.no_master ? data::random_view(train.h, train.w, uint64_t(c.o.seed), baseline_epoch, i, aug)
-                      : soft        ? soft->view(i, view)
+                      : soft        ? replay_view(*soft, i, view, c.o.replay_flip, uint64_t(c.o.seed), epoch)
                                     : data::random_view(train.h, train.w, uint64_t(c.o.seed), view, i, aug));
   return b;
 }
 
 Tensor master_logits(const Context& c, const StudentBatch& b, const SoftLabels* soft, Net& master) {
+  const int64_t B = int64_t(b.idx.size());
+  Tensor t;
   if (soft) {
-    Tensor t = Tensor::empty({int64_t(b.idx.size()), int64_t(soft->classes)});
+    t = Tensor::empty({B, int64_t(soft->classes)});
     for (size_t r = 0; r < b.idx.size(); ++r)
       std::copy(soft->logit(b.idx[r], b.view), soft->logit(b.idx[r], b.view) + soft->classes,
                 t.data<float>() + r * size_t(soft->classes));
-    return t.to(c.device);
+  } else {
+    NoGrad no_grad;
+    t = master.model->forward(data::make_batch(c.data.train, b.idx, b.views, master.input_size, master.input_size,
+                                               master.mean, master.std, c.device));
+    if (!c.o.kd_correct) return t;
+    t = t.to(Device::CPU).contiguous();
   }
-  NoGrad no_grad;
-  return master.model->forward(data::make_batch(c.data.train, b.idx, b.views, master.input_size, master.input_size,
-                                                master.mean, master.std, c.device));
+  if (c.o.kd_correct) {
+    std::vector<int32_t> y;
+    for (int i : b.idx) y.push_back(c.data.train.labels[size_t(i)]);
+    correct_teacher(t.data<float>(), int(B), int(t.size(1)), y.data());
+  }
+  return t.to(c.device);
 }
 
 StepResult student_step(const Context& c, Net& student, Optimizer& opt, const StudentBatch& b,

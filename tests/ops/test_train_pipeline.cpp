@@ -22,6 +22,7 @@
 #include "tempdir.h"
 #include "apps/train/data.h"
 #include "apps/train/model_parts.h"
+#include "apps/train/replay.h"
 #include "apps/train/soft_labels.h"
 #include "apps/train/stages.h"
 #include "apps/train/student_step.h"
@@ -168,6 +169,53 @@ TEST_CASE("train: which view each kind of student sees") {
   CHECK(same(b.views[1], data::random_view(40, 40, 5, 1, 3, aug)));
 }
 
+TEST_CASE("train: replay corrections and extra views") {
+  // correct_teacher: a wrong top class trades places with the label; right rows stay as they are.
+  std::vector<float> z = {0.5f, 2.0f, -1.0f,   // label 0, top 1: swapped
+                          3.0f, 1.0f, 0.0f,    // label 0, top 0: kept
+                          1.0f, 1.0f, 0.2f};   // label 1 ties with class 0: kept
+  const std::vector<int32_t> y = {0, 0, 1};
+  correct_teacher(z.data(), 3, 3, y.data());
+  CHECK(z == std::vector<float>{2.0f, 0.5f, -1.0f, 3.0f, 1.0f, 0.0f, 1.0f, 1.0f, 0.2f});
+  int32_t bad = 3;
+  CHECK_THROWS(correct_teacher(z.data(), 1, 3, &bad));
+
+  // with_whole_view: view K of every image is the whole image with the given logits; the stored
+  // views and logits keep their places.
+  SoftLabels s;
+  s.images = 2;
+  s.views = 2;
+  s.classes = 2;
+  for (int i = 0; i < 4; ++i) {
+    s.view_params.push_back(cpu::ViewParams{float(i), 1.f, 10.f, 12.f, i % 2});
+    s.logits.push_back(float(10 * i));
+    s.logits.push_back(float(10 * i + 1));
+  }
+  const SoftLabels w = with_whole_view(s, {7.f, 8.f, 9.f, 6.f}, 30, 40);
+  REQUIRE(w.views == 3);
+  CHECK(w.view(1, 0).x0 == 2.f);
+  CHECK(w.logit(1, 1)[1] == 31.f);
+  CHECK(w.view(1, 2).w == 40.f);
+  CHECK(w.view(1, 2).h == 30.f);
+  CHECK(w.view(1, 2).flip == 0);
+  CHECK(w.logit(0, 2)[0] == 7.f);
+  CHECK(w.logit(1, 2)[1] == 6.f);
+  CHECK_THROWS(with_whole_view(s, {1.f}, 30, 40));
+
+  // replay_view: unflipped without the flag; with it, a keyed coin: the same for (seed, epoch,
+  // image), mirrored for about half of the draws, the box never moved.
+  CHECK(replay_view(s, 1, 1, false, 3, 5).flip == s.view(1, 1).flip);
+  int mirrored = 0;
+  for (int e = 0; e < 400; ++e) {
+    const cpu::ViewParams p = replay_view(s, 1, 1, true, 3, e);
+    CHECK(p.x0 == s.view(1, 1).x0);
+    CHECK(p.flip == replay_view(s, 1, 1, true, 3, e).flip);
+    mirrored += p.flip != s.view(1, 1).flip;
+  }
+  CHECK(mirrored > 150);
+  CHECK(mirrored < 250);
+}
+
 TEST_CASE("train: end-to-end tiny run writes a complete run directory") {
   test::TempDir tmp;
   const fs::path root = tmp.root() / "data", run = tmp.root() / "run";
@@ -257,6 +305,27 @@ TEST_CASE("train: end-to-end tiny run writes a complete run directory") {
   REQUIRE(run_pipeline(again) == 0);
   CHECK(read_file((run / "soft_labels.bin").string()) == good);
   CHECK(read_file((run / "log.txt").string()).find("checksum mismatch") != std::string::npos);
+
+  // Replay extras: the whole-image view's logits (cached features through the head) are the
+  // master's own logits on the whole image; a run with every extra trains and says so in its log.
+  {
+    TrainOptions x = o;
+    x.master_size = 32;
+    Context c{x, RunDir(run.string()), load_train_data(x), Device::CPU};
+    Net master = load_net((run / "master.safetensors").string(), Device::CPU);
+    const std::vector<float> whole = whole_image_logits(c, master);
+    std::vector<float> direct;
+    predict_classes(*master.model, c.data.train, 32, master.mean, master.std, 8, Device::CPU, &direct);
+    REQUIRE(whole.size() == direct.size());
+    for (size_t i = 0; i < whole.size(); ++i) CHECK(whole[i] == doctest::Approx(direct[i]).epsilon(1e-4));
+    TrainOptions extras = o;
+    extras.stages = parse_stages("distill");
+    extras.epochs = 3;  // epoch 3 replays view K = 2, the whole image
+    extras.kd_correct = extras.whole_view = extras.replay_flip = true;
+    REQUIRE(run_pipeline(extras) == 0);
+    CHECK(read_file((run / "log.txt").string()).find("corrected master, + whole-image view, replay flips") !=
+          std::string::npos);
+  }
 
   // Resuming stages alone: --online distillation and the --no-master baseline.
   TrainOptions online = o;
