@@ -1,11 +1,12 @@
 // train/distill.cpp: stage 4. The student trains on replayed views: in epoch e, image i is seen
-// through view (e mod K) of soft_labels.bin, the crop box resized to the student's own input size,
-// with the master's stored logits as the soft target of kd_loss(T, alpha); --kd-correct,
+// through view (e mod K) of soft_labels.bin, the crop box resized to the student's own input
+// size, with the master's stored logits as the soft target of kd_loss(T, alpha). --kd-correct,
 // --whole-view and --replay-flip take more from the same cache (replay.h; with --whole-view the
-// cycle is K + 1 views long). --online runs the master
-// on the same views in the loop instead (to compare cost per epoch); --no-master trains with plain
-// CE on fresh random views (the baseline). AdamW or SGD, cosine schedule with linear warm-up, the
-// epoch of best validation accuracy kept as student.safetensors. One log line per epoch.
+// cycle is K + 1 views long); --fresh-epochs makes every second epoch the baseline's (a fresh
+// view, plain CE; plan_epoch). --online runs the master on the same views in the loop instead (to
+// compare cost per epoch); --no-master trains with plain CE on fresh random views (the baseline).
+// AdamW or SGD, cosine schedule with linear warm-up, the epoch of best validation accuracy kept as
+// student.safetensors. One log line per epoch.
 // Not here: the cache itself (soft_labels*.cpp). Tested by the end-to-end case of test_train_pipeline.
 #include <fstream>
 
@@ -49,11 +50,12 @@ void run_distill(Context& c) {
   const int64_t total = epoch_steps * o.epochs;
   // A warm-up as long as the run (1-epoch smoke runs) is shortened: cosine_lr needs total > warmup.
   const int64_t warmup = std::max<int64_t>(0, std::min<int64_t>(epoch_steps * o.warmup_epochs, total - 1));
-  c.dir.log("distill: student %.2fx%.2f, %lld parameters, %dpx, %s, %d epochs, %s, crops of %.2f-1 of the area%s%s%s",
+  c.dir.log("distill: student %.2fx%.2f, %lld parameters, %dpx, %s, %d epochs, %s, crops of %.2f-1 of the area%s%s%s%s",
             o.student_width, o.student_depth, (long long)student.model->num_parameters(), o.student_size,
             use_master ? (o.online ? "online master" : "cached soft labels") : "no master (CE)", o.epochs,
             o.optimizer.c_str(), o.crop_min, o.kd_correct ? ", corrected master" : "",
-            cached && o.whole_view ? ", + whole-image view" : "", cached && o.replay_flip ? ", replay flips" : "");
+            cached && o.whole_view ? ", + whole-image view" : "", cached && o.replay_flip ? ", replay flips" : "",
+            use_master && o.fresh_epochs ? ", odd epochs fresh views with CE" : "");
   const double t0 = now_seconds();
   double best_acc = -1.0;
   int best_epoch = 0;
@@ -65,15 +67,16 @@ void run_distill(Context& c) {
     for (int i = 0; i < N; ++i) order[size_t(i)] = i;
     Rng shuf(uint64_t(o.seed) * 2654435761ULL + uint64_t(e) + 1);
     for (int i = N - 1; i > 0; --i) std::swap(order[size_t(i)], order[shuf.below(uint32_t(i + 1))]);
-    const int view = cached ? e % cached->views : (o.views > 0 ? e % o.views : 0);
+    const EpochPlan plan = plan_epoch(o, e, cached ? cached->views : o.views);
     double loss_sum = 0;
     int64_t seen = 0, correct = 0;
     student.model->train();
     for (int b0 = 0; b0 < N; b0 += bs) {
       std::vector<int> idx(order.begin() + b0, order.begin() + std::min(N, b0 + bs));
       if (idx.size() < 2) break;  // batch norm needs two samples
-      const StudentBatch b = make_student_batch(c, std::move(idx), e, view, cached);
-      const Tensor m_logits = use_master ? master_logits(c, b, cached, master) : Tensor();
+      const StudentBatch b = plan.fresh ? fresh_student_batch(c, std::move(idx), e)
+                                        : make_student_batch(c, std::move(idx), e, plan.view, cached);
+      const Tensor m_logits = use_master && !plan.fresh ? master_logits(c, b, cached, master) : Tensor();
       const StepResult r = student_step(c, student, *opt, b, m_logits, cosine_lr(o.lr, step++, total, warmup));
       loss_sum += r.loss * double(b.idx.size());
       const std::vector<int> pred = argmax_rows(r.logits);

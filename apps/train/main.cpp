@@ -61,7 +61,9 @@ int main(int argc, char** argv) {
                                 "(the soft target keeps its shape but names the right class)")
         .add_bool("replay-flip", "mirror each replayed view with probability 1/2 (the master's logits are reused)")
         .add_bool("whole-view", "add the whole image as one more replayed view, its master logits from the "
-                                "cached features and the head (no extra master pass)");
+                                "cached features and the head (no extra master pass)")
+        .add_bool("fresh-epochs", "distilled student: every second epoch is the baseline's (a fresh random view, "
+                                  "plain CE); the others replay the cache with the KD loss");
     if (!f.parse(argc, argv)) return 0;
     train::TrainOptions o;
     o.data = f.str("data");
@@ -100,6 +102,7 @@ int main(int argc, char** argv) {
     o.kd_correct = f.flag("kd-correct");
     o.replay_flip = f.flag("replay-flip");
     o.whole_view = f.flag("whole-view");
+    o.fresh_epochs = f.flag("fresh-epochs");
     USER_CHECK(o.no_master || !o.master.empty() || !(o.has_stage("features") || o.has_stage("head")),
                "train: --master is required (or --no-master for the CE baseline)");
     return train::run_pipeline(o);

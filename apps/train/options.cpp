@@ -79,6 +79,7 @@ Json TrainOptions::to_json() const {
   j["kd_correct"] = kd_correct;
   j["replay_flip"] = replay_flip;
   j["whole_view"] = whole_view;
+  j["fresh_epochs"] = fresh_epochs;
   return j;
 }
 

@@ -44,6 +44,7 @@ struct TrainOptions {
   bool kd_correct = false;                    // swap the master's top logit with the true class's when it errs
   bool replay_flip = false;                   // replay: mirror a cached view with probability 1/2
   bool whole_view = false;                    // replay: the whole image (cached features -> head) as view K
+  bool fresh_epochs = false;                  // every second epoch: a fresh view and plain CE, as the baseline
 
   bool has_stage(const std::string& s) const;
   data::ViewOptions view_options() const;  // the training augmentation (crop area range, flip)

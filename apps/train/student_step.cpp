@@ -12,6 +12,14 @@ namespace cudistill::train {
 
 int64_t steps_per_epoch(int N, int bs) { return std::max(1, N / bs + (N % bs >= 2 ? 1 : 0)); }
 
+EpochPlan plan_epoch(const TrainOptions& o, int e, int views) {
+  EpochPlan p;
+  const bool alternate = !o.no_master && o.fresh_epochs;
+  p.fresh = alternate && e % 2 == 1;
+  p.view = views > 0 ? (alternate ? e / 2 : e) % views : 0;
+  return p;
+}
+
 Net make_student(const Context& c, const std::string& source) {
   const TrainOptions& o = c.o;
   Net student;
@@ -48,20 +56,32 @@ std::unique_ptr<Optimizer> make_student_optimizer(const TrainOptions& o, std::ve
   return std::make_unique<AdamW>(std::move(params), ao);
 }
 
+StudentBatch fresh_student_batch(const Context& c, std::vector<int> idx, int epoch) {
+  const data::ViewOptions aug = c.o.view_options();
+  StudentBatch b;
+  b.idx = std::move(idx);
+  b.fresh = true;
+  for (int i : b.idx) b.views.push_back(data::random_view(c.data.train.h, c.data.train.w, uint64_t(c.o.seed), epoch, i, aug));
+  return b;
+}
+
 StudentBatch make_student_batch(const Context& c, std::vector<int> idx, int epoch, int view, const SoftLabels* soft) {
+  // The baseline sees a fresh view every epoch, unless --replay-views asks for the K views the
+  // cache would hold, as the distilled student does (to separate what the master adds from what
+  // the views' variety adds).
+  if (c.o.no_master && !c.o.replay_views) {
+    StudentBatch b = fresh_student_batch(c, std::move(idx), epoch);
+    b.view = view;
+    return b;
+  }
   const data::ImageCache& train = c.data.train;
   const data::ViewOptions aug = c.o.view_options();
   StudentBatch b;
   b.idx = std::move(idx);
   b.view = view;
-  // --replay-views: the baseline sees the K views the cache would hold, as the distilled student
-  // does, instead of a fresh view each epoch (to separate what the master adds from what the
-  // views' variety adds).
-  const int64_t baseline_epoch = c.o.replay_views ? int64_t(view) : int64_t(epoch);
   for (int i : b.idx)
-    b.views.push_back(c.o.no_master ? data::random_view(train.h, train.w, uint64_t(c.o.seed), baseline_epoch, i, aug)
-                      : soft        ? replay_view(*soft, i, view, c.o.replay_flip, uint64_t(c.o.seed), epoch)
-                                    : data::random_view(train.h, train.w, uint64_t(c.o.seed), view, i, aug));
+    b.views.push_back(soft ? replay_view(*soft, i, view, c.o.replay_flip, uint64_t(c.o.seed), epoch)
+                           : data::random_view(train.h, train.w, uint64_t(c.o.seed), view, i, aug));
   return b;
 }
 

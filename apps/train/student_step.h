@@ -21,11 +21,22 @@ struct StudentBatch {
   std::vector<int> idx;                  // training images (indices into c.data.train)
   std::vector<cpu::ViewParams> views;    // one crop box + flip per image
   int view = 0;                          // which cached view (soft-label replay)
+  bool fresh = false;                    // a fresh random view: trained with plain CE
 };
 
 // Steps of one epoch over N images in batches of bs: a last batch of one image is dropped
 // (batch norm needs two samples), as the distill loop does.
 int64_t steps_per_epoch(int N, int bs);
+
+// What epoch e of the distill stage trains on: view (e mod K) of the cache (K = `views`: the
+// cache's views, or --views when there is no cache), with the master's logits; with
+// --fresh-epochs, odd epochs are fresh views with plain CE and the even ones replay view
+// ((e / 2) mod K). --no-master: never "fresh" in this sense (the baseline's batches are fresh anyway).
+struct EpochPlan {
+  bool fresh = false;
+  int view = 0;
+};
+EpochPlan plan_epoch(const TrainOptions& o, int e, int views);
 
 // The student of this run's options (architecture, width, depth, seed, classes), on c.device.
 Net make_student(const Context& c, const std::string& source);
@@ -40,6 +51,10 @@ StudentBatch make_student_batch(const Context& c, std::vector<int> idx, int epoc
 
 // The master's logits for the batch, (B, K) on c.device: rows of the cache, or (when `soft` is
 // null) the master itself run on the same views at its own input size, without gradients.
+// The baseline's batch: a fresh random view of every image, keyed by (seed, epoch, image); no
+// soft target goes with it (--no-master, and the fresh epochs of --fresh-epochs).
+StudentBatch fresh_student_batch(const Context& c, std::vector<int> idx, int epoch);
+
 Tensor master_logits(const Context& c, const StudentBatch& b, const SoftLabels* soft, Net& master);
 
 // forward + loss + backward + step at learning rate `lr`. `m_logits` undefined: CE baseline.

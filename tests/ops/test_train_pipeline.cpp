@@ -167,6 +167,30 @@ TEST_CASE("train: which view each kind of student sees") {
   c.o.replay_views = true;
   b = make_student_batch(c, {2, 3}, 7, 1, nullptr);
   CHECK(same(b.views[1], data::random_view(40, 40, 5, 1, 3, aug)));
+  // A fresh batch (the fresh epochs of --fresh-epochs) is the baseline's view of that epoch.
+  b = fresh_student_batch(c, {2, 3}, 7);
+  CHECK(b.fresh);
+  CHECK(same(b.views[1], data::random_view(40, 40, 5, 7, 3, aug)));
+}
+
+TEST_CASE("train: which epochs replay which view") {
+  TrainOptions o;
+  // Plain replay: view e mod K, every epoch with the master.
+  for (int e = 0; e < 7; ++e) {
+    CHECK_FALSE(plan_epoch(o, e, 3).fresh);
+    CHECK(plan_epoch(o, e, 3).view == e % 3);
+  }
+  // --fresh-epochs: epochs 1, 3, 5 fresh; 0, 2, 4, 6 replay views 0, 1, 2, 0.
+  o.fresh_epochs = true;
+  const int want[7][2] = {{0, 0}, {1, 0}, {0, 1}, {1, 1}, {0, 2}, {1, 2}, {0, 0}};
+  for (int e = 0; e < 7; ++e) {
+    CHECK(plan_epoch(o, e, 3).fresh == bool(want[e][0]));
+    if (!plan_epoch(o, e, 3).fresh) CHECK(plan_epoch(o, e, 3).view == want[e][1]);
+  }
+  // The baseline has no master to alternate with.
+  o.no_master = true;
+  CHECK_FALSE(plan_epoch(o, 1, 3).fresh);
+  CHECK(plan_epoch(o, 0, 0).view == 0);
 }
 
 TEST_CASE("train: replay corrections and extra views") {
@@ -325,6 +349,12 @@ TEST_CASE("train: end-to-end tiny run writes a complete run directory") {
     REQUIRE(run_pipeline(extras) == 0);
     CHECK(read_file((run / "log.txt").string()).find("corrected master, + whole-image view, replay flips") !=
           std::string::npos);
+    TrainOptions alternate = extras;
+    alternate.epochs = 2;
+    alternate.kd_correct = alternate.whole_view = alternate.replay_flip = false;
+    alternate.fresh_epochs = true;
+    REQUIRE(run_pipeline(alternate) == 0);
+    CHECK(read_file((run / "log.txt").string()).find("odd epochs fresh views with CE") != std::string::npos);
   }
 
   // Resuming stages alone: --online distillation and the --no-master baseline.
