@@ -61,7 +61,8 @@ StudentBatch fresh_student_batch(const Context& c, std::vector<int> idx, int epo
   StudentBatch b;
   b.idx = std::move(idx);
   b.fresh = true;
-  for (int i : b.idx) b.views.push_back(data::random_view(c.data.train.h, c.data.train.w, uint64_t(c.o.seed), epoch, i, aug));
+  for (int i : b.idx)
+    b.views.push_back(data::random_view(c.data.train.h, c.data.train.w, uint64_t(c.o.seed), epoch, i, aug));
   return b;
 }
 
