@@ -57,32 +57,29 @@ std::unique_ptr<Optimizer> make_student_optimizer(const TrainOptions& o, std::ve
 }
 
 StudentBatch fresh_student_batch(const Context& c, std::vector<int> idx, int epoch) {
-  const data::ViewOptions aug = c.o.view_options();
   StudentBatch b;
   b.idx = std::move(idx);
-  b.fresh = true;
-  for (int i : b.idx)
-    b.views.push_back(data::random_view(c.data.train.h, c.data.train.w, uint64_t(c.o.seed), epoch, i, aug));
+  b.views = data::random_views(c.data.train, b.idx, uint64_t(c.o.seed), epoch, c.o.view_options());
   return b;
 }
 
 StudentBatch make_student_batch(const Context& c, std::vector<int> idx, int epoch, int view, const SoftLabels* soft) {
   // The baseline sees a fresh view every epoch, unless --replay-views asks for the K views the
   // cache would hold, as the distilled student does (to separate what the master adds from what
-  // the views' variety adds).
+  // the views' variety adds). Online distillation draws the cache's view v itself.
   if (c.o.no_master && !c.o.replay_views) {
     StudentBatch b = fresh_student_batch(c, std::move(idx), epoch);
     b.view = view;
     return b;
   }
-  const data::ImageCache& train = c.data.train;
-  const data::ViewOptions aug = c.o.view_options();
   StudentBatch b;
   b.idx = std::move(idx);
   b.view = view;
-  for (int i : b.idx)
-    b.views.push_back(soft ? replay_view(*soft, i, view, c.o.replay_flip, uint64_t(c.o.seed), epoch)
-                           : data::random_view(train.h, train.w, uint64_t(c.o.seed), view, i, aug));
+  if (!soft) {
+    b.views = data::random_views(c.data.train, b.idx, uint64_t(c.o.seed), view, c.o.view_options());
+    return b;
+  }
+  for (int i : b.idx) b.views.push_back(replay_view(*soft, i, view, c.o.replay_flip, uint64_t(c.o.seed), epoch));
   return b;
 }
 

@@ -21,7 +21,6 @@ struct StudentBatch {
   std::vector<int> idx;                  // training images (indices into c.data.train)
   std::vector<cpu::ViewParams> views;    // one crop box + flip per image
   int view = 0;                          // which cached view (soft-label replay)
-  bool fresh = false;                    // a fresh random view: trained with plain CE
 };
 
 // Steps of one epoch over N images in batches of bs: a last batch of one image is dropped
