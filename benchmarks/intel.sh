@@ -12,25 +12,18 @@
 # Writes benchmarks/results/intel-$TAG.json (the run's metrics.json + the benchmark's settings and
 # wall times) and, for TAG=cpu, the README's results table between its markers.
 # Run from the repository root:  bash benchmarks/intel.sh      (about 60 min on 2 cores)
-# Settings (environment): DATA, RUNS, EPOCHS, VIEWS, MASTER_SIZE, STUDENT_SIZE, THREADS, DEVICE,
-# TAG, MASTER_ARCH, REFERENCE, EXTRA (more apps/train flags for both students).
+# Settings (environment): those of intel_settings.sh (DATA, RUNS, EPOCHS, VIEWS, MASTER_ARCH,
+# MASTER_SIZE, STUDENT_SIZE, STUDENT_THREADS, ...) and THREADS, DEVICE, TAG, REFERENCE, EXTRA (more
+# apps/train flags for both students).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-DATA=${DATA:-../shared/data/intel}
-BUILD=${BUILD:-build}
-RUNS=${RUNS:-runs/bench-intel}
-EPOCHS=${EPOCHS:-40}
-VIEWS=${VIEWS:-5}
-MASTER_ARCH=${MASTER_ARCH:-efficientnet_lite2}
-MASTER_SIZE=${MASTER_SIZE:-224}
-STUDENT_SIZE=${STUDENT_SIZE:-96}
+# shellcheck source=benchmarks/intel_settings.sh
+. benchmarks/intel_settings.sh
 REFERENCE=${REFERENCE:-resnet152}
 THREADS=${THREADS:-2}                  # master stages, cost, eval (latency)
-STUDENT_THREADS=${STUDENT_THREADS:-1}  # each of the two students
 DEVICE=${DEVICE:-cpu}
 TAG=${TAG:-$DEVICE}
 EXTRA=${EXTRA:-}
-MASTER=${MASTER:-$BUILD/weights/$MASTER_ARCH.safetensors}
 RESULT=benchmarks/results/intel-$TAG.json
 
 [ -d "$DATA" ] || { echo "intel.sh: no data set at $DATA (set DATA=...)" >&2; exit 2; }

@@ -6,24 +6,16 @@
 #   bash benchmarks/intel_variant.sh NAME [more apps/train flags]
 #   e.g. bash benchmarks/intel_variant.sh fresh --fresh-epochs
 #        bash benchmarks/intel_variant.sh wide-baseline --no-master --student-width 1.4
-# Settings as in intel.sh (EPOCHS, VIEWS, MASTER_SIZE, STUDENT_SIZE, RUNS; one thread: two
-# variants run side by side on 2 cores). Writes $RUNS/variants/NAME/{log.txt,student.safetensors,
+# Settings: intel_settings.sh, the same as intel.sh's (one thread each: two variants run side by
+# side on 2 cores). Writes $RUNS/variants/NAME/{log.txt,student.safetensors,
 # test.json} and prints the best validation and the test accuracy. Select on validation.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ $# -ge 1 ] || { echo "usage: bash benchmarks/intel_variant.sh NAME [apps/train flags]" >&2; exit 2; }
 NAME=$1
 shift
-DATA=${DATA:-../shared/data/intel}
-BUILD=${BUILD:-build}
-RUNS=${RUNS:-runs/bench-intel}
-EPOCHS=${EPOCHS:-40}
-VIEWS=${VIEWS:-5}
-MASTER_ARCH=${MASTER_ARCH:-efficientnet_lite2}
-MASTER_SIZE=${MASTER_SIZE:-224}
-STUDENT_SIZE=${STUDENT_SIZE:-96}
-THREADS=${THREADS:-1}
-MASTER=${MASTER:-$BUILD/weights/$MASTER_ARCH.safetensors}
+# shellcheck source=benchmarks/intel_settings.sh
+. benchmarks/intel_settings.sh
 SRC=$RUNS/distilled
 DIR=$RUNS/variants/$NAME
 
@@ -35,7 +27,7 @@ mkdir -p "$DIR"
 cp "$SRC/master.safetensors" "$SRC/soft_labels.bin" "$SRC/features.safetensors" "$DIR/"
 # The cache's key covers the master, the views and the sizes: flags that change them make the
 # distill stage refuse the copied cache (with its reason) rather than train on the wrong one.
-./"$BUILD"/apps/train --data "$DATA" --device cpu --threads "$THREADS" --epochs "$EPOCHS" \
+./"$BUILD"/apps/train --data "$DATA" --device cpu --threads "$STUDENT_THREADS" --epochs "$EPOCHS" \
   --student-size "$STUDENT_SIZE" --master "$MASTER" --master-size "$MASTER_SIZE" --views "$VIEWS" \
   --run-dir "$DIR" --stages distill "$@" >"$DIR/train.out" 2>&1 ||
   { echo "intel_variant.sh: $NAME failed:" >&2; tail -5 "$DIR/train.out" >&2; exit 1; }
