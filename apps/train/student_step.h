@@ -43,17 +43,19 @@ Net make_student(const Context& c, const std::string& source);
 std::unique_ptr<Optimizer> make_student_optimizer(const TrainOptions& o, std::vector<Tensor> params);
 
 // The batch's images seen through the augmentation of this run: a fresh random view for the
-// baseline (epoch e), the cached view `view` when distilling from soft_labels.bin, and for online
+// baseline (epoch e; view e mod K with --replay-views), the cached view `view` when distilling
+// from soft_labels.bin (mirrored by --replay-flip's coin), and for online
 // distillation the view the cache would hold (so that online and cached see the same crops).
 StudentBatch make_student_batch(const Context& c, std::vector<int> idx, int epoch, int view,
                                 const SoftLabels* soft);
 
-// The master's logits for the batch, (B, K) on c.device: rows of the cache, or (when `soft` is
-// null) the master itself run on the same views at its own input size, without gradients.
 // The baseline's batch: a fresh random view of every image, keyed by (seed, epoch, image); no
 // soft target goes with it (--no-master, and the fresh epochs of --fresh-epochs).
 StudentBatch fresh_student_batch(const Context& c, std::vector<int> idx, int epoch);
 
+// The master's logits for the batch, (B, K) on c.device: rows of the cache, or (when `soft` is
+// null) the master itself run on the same views at its own input size, without gradients; with
+// --kd-correct, through correct_teacher (replay.h).
 Tensor master_logits(const Context& c, const StudentBatch& b, const SoftLabels* soft, Net& master);
 
 // forward + loss + backward + step at learning rate `lr`. `m_logits` undefined: CE baseline.
