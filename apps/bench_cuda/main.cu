@@ -5,7 +5,8 @@
 // bandwidth of the bytes the kernel must move at the least (each input read once, each output
 // written once) and as a fraction of a device-to-device cudaMemcpy's bandwidth.
 //   ./build/apps/bench_cuda [--reps N] [--json out.json]
-// Profile one kernel:  ncu --set full -k regex:softmax --launch-count 1 ./build/apps/bench_cuda
+// Profile each kernel once per shape (--once launches each one time, untimed):
+//   ncu --set full --clock-control none -k regex:"softmax|kd_loss|cross_entropy" ./build/apps/bench_cuda --once
 // The NVTX ranges name each benchmark in an Nsight Systems timeline (nsys profile ./build/...).
 #include <cuda_runtime.h>
 #include <nvtx3/nvToolsExt.h>
@@ -51,8 +52,10 @@ __global__ void fill_labels(int32_t* y, int64_t n, int K, uint32_t seed) {
 }
 
 // Median time in ms of `reps` runs of fn on the engine's stream, after 3 warm-up runs (module
-// load, first-touch of the buffers, clocks ramping up).
-double median_ms(int reps, const std::function<void()>& fn) {
+// load, first-touch of the buffers, clocks ramping up). Before each timed run, `flush` (if given)
+// is overwritten outside the timed region: the 1M x 6 inputs (25 MB) fit in an H100/H200's L2
+// (50/60 MB), so back-to-back runs would otherwise time the cache, not device memory.
+double median_ms(int reps, const std::function<void()>& fn, void* flush = nullptr, size_t flush_bytes = 0) {
   cudaStream_t st = cuda::cur_stream();
   for (int i = 0; i < 3; ++i) fn();
   cudaEvent_t a, b;
@@ -60,6 +63,7 @@ double median_ms(int reps, const std::function<void()>& fn) {
   CUDA_CHECK(cudaEventCreate(&b));
   std::vector<double> t;
   for (int i = 0; i < reps; ++i) {
+    if (flush) CUDA_CHECK(cudaMemsetAsync(flush, i & 0xff, flush_bytes, st));
     CUDA_CHECK(cudaEventRecord(a, st));
     fn();
     CUDA_CHECK(cudaEventRecord(b, st));
@@ -91,7 +95,8 @@ struct DevBuf {
   int32_t* i() const { return static_cast<int32_t*>(p); }
 };
 
-int run(int reps, const std::string& json) {
+// once: launch each kernel one time per shape, untimed, for a profiler (ncu) to capture.
+int run(int reps, bool once, const std::string& json) {
   cudaStream_t st = cuda::cur_stream();  // creates the context (a clear error without a GPU)
   int dev = 0;
   CUDA_CHECK(cudaGetDevice(&dev));
@@ -110,12 +115,15 @@ int run(int reps, const std::string& json) {
   // Four (B, K) buffers: x/s, y/m, dy, dx/dlogits; the labels; the loss.
   DevBuf a(max_bytes), b(max_bytes), c(max_bytes), d(max_bytes), lab(size_t(max_rows) * sizeof(int32_t)),
       loss(sizeof(float));
+  // The L2 flush buffer: four times the L2, so that nothing of the last run survives in it.
+  const size_t flush_bytes = size_t(std::max(prop.l2CacheSize, 1 << 20)) * 4;
+  DevBuf flush(flush_bytes);
 
   // Copy bandwidth: one device-to-device memcpy of the largest buffer, bytes read + written.
   nvtxRangePushA("copy d2d");
-  const double copy_ms = median_ms(reps, [&] {
-    CUDA_CHECK(cudaMemcpyAsync(b.p, a.p, max_bytes, cudaMemcpyDeviceToDevice, st));
-  });
+  const double copy_ms = median_ms(
+      reps, [&] { CUDA_CHECK(cudaMemcpyAsync(b.p, a.p, max_bytes, cudaMemcpyDeviceToDevice, st)); }, flush.p,
+      flush_bytes);
   nvtxRangePop();
   const double copy_gbps = 2.0 * double(max_bytes) / (copy_ms * 1e6);
 
@@ -123,7 +131,13 @@ int run(int reps, const std::string& json) {
   auto bench = [&](const std::string& name, int B, int K, double bytes, const std::function<void()>& fn) {
     const std::string label = name + " " + std::to_string(B) + "x" + std::to_string(K);
     nvtxRangePushA(label.c_str());
-    const double ms = median_ms(reps, fn);
+    if (once) {
+      fn();
+      CUDA_CHECK(cudaStreamSynchronize(st));
+      nvtxRangePop();
+      return;
+    }
+    const double ms = median_ms(reps, fn, flush.p, flush_bytes);
     nvtxRangePop();
     const double gbps = bytes / (ms * 1e6);
     rows.push_back({name, B, K, ms, bytes, gbps, gbps / copy_gbps});
@@ -203,14 +217,17 @@ int run(int reps, const std::string& json) {
 
 int main(int argc, char** argv) {
   int reps = 50;
+  bool once = false;
   std::string json;
   for (int i = 1; i < argc; ++i) {
     if (!std::strcmp(argv[i], "--reps") && i + 1 < argc) {
       reps = std::atoi(argv[++i]);
+    } else if (!std::strcmp(argv[i], "--once")) {
+      once = true;
     } else if (!std::strcmp(argv[i], "--json") && i + 1 < argc) {
       json = argv[++i];
     } else {
-      std::fprintf(stderr, "usage: bench_cuda [--reps N (>= 20)] [--json out.json]\n");
+      std::fprintf(stderr, "usage: bench_cuda [--reps N (>= 20)] [--json out.json] [--once (each kernel once, untimed: for ncu)]\n");
       return 2;
     }
   }
@@ -219,7 +236,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   try {
-    return run(reps, json);
+    return run(reps, once, json);
   } catch (const Error& e) {
     std::fprintf(stderr, "bench_cuda: %s\n", e.what());
     return e.user_error() ? 2 : 1;
