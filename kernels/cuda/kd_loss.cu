@@ -42,7 +42,9 @@ __device__ __forceinline__ KdRow kd_row(float ms, float sq, float mm, float sp, 
 // underflows to 0, so p * (log p - log q) is 0, never 0 * (-inf).
 // The exps are recomputed here rather than kept from the sum pass: keeping them would hold three
 // more values per class in registers (178 registers at K = 1000, one block per SM); recomputing
-// costs MUFU work that hides under the memory traffic.
+// costs MUFU work that hides under the memory traffic. Short rows were tried both ways on an H200
+// (docs/gpu-runs.md): keeping the exps at K = 6 gained nothing, and at 4 lanes per row it cost
+// registers (80 -> 107) and time (50 -> 59 us for 1M rows).
 __device__ __forceinline__ float kd_element(float sv, float mv, int k, const KdRow& R, float cT, float alpha_t,
                                             float one_minus_alpha, bool hard, float& kl, float& ce) {
   constexpr float kLn2 = 0.6931471805599453f;

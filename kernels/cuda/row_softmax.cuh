@@ -53,7 +53,8 @@ struct Cfg {
 template <typename F>
 void with_cfg(int K, F&& f) {
   if (K <= 4) f(Cfg<2, 2, 4>{});           // 16 rows per warp, 8 loads per thread in flight
-  else if (K <= 8) f(Cfg<4, 2, 4>{});      // K = 6: 8 rows side by side, 2 shuffle stages
+  else if (K <= 6) f(Cfg<2, 3, 4>{});      // K = 6: no pad slots, 1 shuffle stage, 12 loads in flight
+  else if (K <= 8) f(Cfg<4, 2, 4>{});      // 8 rows side by side, 2 shuffle stages
   else if (K <= 16) f(Cfg<8, 2, 4>{});
   else if (K <= 32) f(Cfg<16, 2, 2>{});
   else if (K <= 64) f(Cfg<32, 2, 2>{});    // from here on: a full warp per row
@@ -137,6 +138,24 @@ __device__ __forceinline__ void row_sum_exp(float (&s)[C::R], const float (&v)[C
     float a = 0.f;
 #pragma unroll
     for (int j = 0; j < C::V; ++j) a += exp2f((v[r][j] - mx[r]) * c);
+    s[r] = warp_sum<C::G>(a);
+  }
+}
+
+// The same sum, keeping each exp: e[r][j] = exp2((v - mx[r]) * c) (pads: 0). e may be v itself
+// (each element is read before it is overwritten): the softmax forward needs only the exps after
+// this, so it keeps them in place, at no register cost, instead of computing each exp twice.
+template <typename C>
+__device__ __forceinline__ void row_sum_exp_keep(float (&s)[C::R], float (&e)[C::R][C::V],
+                                                 const float (&v)[C::R][C::V], const float (&mx)[C::R], float c) {
+#pragma unroll
+  for (int r = 0; r < C::R; ++r) {
+    float a = 0.f;
+#pragma unroll
+    for (int j = 0; j < C::V; ++j) {
+      e[r][j] = exp2f((v[r][j] - mx[r]) * c);
+      a += e[r][j];
+    }
     s[r] = warp_sum<C::G>(a);
   }
 }

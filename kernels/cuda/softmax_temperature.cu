@@ -38,7 +38,10 @@ __global__ void __launch_bounds__(rows::kThreads, rows::kMinBlocks)
       float v[C::R][C::V], mx[C::R], s[C::R];
       rows::load_rows<C>(v, x, L, base, B, K, -INFINITY);
       rows::row_max<C>(mx, v);
-      rows::row_sum_exp<C>(s, v, mx, c);
+      // softmax needs only the exps from here on: v becomes them (one exp per element, not two);
+      // log_softmax needs the values and no exp.
+      if constexpr (LOG) rows::row_sum_exp<C>(s, v, mx, c);
+      else rows::row_sum_exp_keep<C>(s, v, v, mx, c);
 #pragma unroll
       for (int r = 0; r < C::R; ++r) {
         const int64_t row = L.row(base, r);
@@ -48,8 +51,7 @@ __global__ void __launch_bounds__(rows::kThreads, rows::kMinBlocks)
         for (int j = 0; j < C::V; ++j) {
           const int k = L.col(j);
           if (k >= K) continue;
-          const float d = v[r][j] - mx[r];
-          y[row * K + k] = LOG ? d * inv_t - ln_s : exp2f(d * c) * inv_s;
+          y[row * K + k] = LOG ? (v[r][j] - mx[r]) * inv_t - ln_s : v[r][j] * inv_s;
         }
       }
     }

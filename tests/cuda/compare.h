@@ -8,6 +8,7 @@
 
 #include <cmath>
 #include <functional>
+#include <string>
 #include <vector>
 
 #include "engine/autograd.h"
@@ -19,7 +20,7 @@ struct Tol {
   double atol, rtol, nmse;
 };
 
-inline void expect_close(const char* what, const Tensor& got, const Tensor& ref, const Tol& tol) {
+inline void expect_close(const std::string& what, const Tensor& got, const Tensor& ref, const Tol& tol) {
   REQUIRE(got.shape() == ref.shape());
   std::vector<double> a = got.to_vector(), r = ref.to_vector();
   double num = 0, den = 0;
@@ -45,7 +46,9 @@ inline void compare_devices(const std::function<Tensor(const std::vector<Tensor>
   auto run = [&](Device dev, std::vector<Tensor>& ins) {
     ins.clear();
     for (size_t i = 0; i < inputs.size(); ++i) {
-      Tensor t = inputs[i].to(dev);
+      // A fresh copy on both devices: to(CPU) of a CPU tensor is the same tensor, and marking it
+      // as requiring grad would mark the caller's input, which to(CUDA) then refuses.
+      Tensor t = inputs[i].clone().to(dev);
       if (i < grad.size() && grad[i]) t.set_requires_grad(true);
       ins.push_back(t);
     }

@@ -16,7 +16,8 @@
 # what is left; a step that would start with under 15 s left is skipped (status 125). Each step's
 # failure is recorded and the script goes on, so one broken step still leaves the others'
 # numbers; the exit code is non-zero if any step failed. CPU_TESTS=1 also runs the CPU suite
-# (CI's job; off by default to save device time). At most 8 files go to $OUT (the tool's limit).
+# (CI's job; off by default to save device time); SKIP="ncu intel_gpu ..." skips steps by name.
+# At most 8 files go to $OUT (the tool's limit).
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 OUT=${OUT:-$PWD/out-gpu}
@@ -28,6 +29,11 @@ LOG=$OUT/gpu-log.txt
 declare -A STATUS
 step() {  # step NAME LIMIT_S CMD...: run under min(LIMIT_S, time left), log, remember the exit code
   local name=$1 limit=$2; shift 2
+  if [[ " ${SKIP:-} " == *" $name "* ]]; then
+    echo "=== $name: skipped (SKIP)" | tee -a "$LOG"
+    STATUS[$name]=125
+    return 0
+  fi
   local left=$((DEADLINE - SECONDS - 5))
   if [ "$left" -lt 15 ]; then
     echo "=== $name: skipped, ${left} s left of the budget" | tee -a "$LOG"
