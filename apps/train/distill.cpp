@@ -4,7 +4,9 @@
 // --whole-view and --replay-flip take more from the same cache (replay.h; with --whole-view the
 // cycle is K + 1 views long); --fresh-epochs makes every second epoch the baseline's (a fresh
 // view, plain CE; plan_epoch). --online runs the master on the same views in the loop instead (to
-// compare cost per epoch); --no-master trains with plain CE on fresh random views (the baseline).
+// compare cost per epoch); --no-master trains with plain CE on fresh random views (the baseline);
+// --image-targets trains on the baseline's fresh views with the KD loss, the soft target of a view
+// being the master's logits on its whole image (replay.h: image_rows).
 // AdamW or SGD, cosine schedule with linear warm-up, the epoch of best validation accuracy kept as
 // student.safetensors. One log line per epoch.
 // Not here: the cache itself (soft_labels*.cpp). Tested by the end-to-end case of test_train_pipeline.
@@ -24,12 +26,18 @@ void run_distill(Context& c) {
   // The master: its cached logits, or the model itself (--online).
   Net master;
   SoftLabels soft;
+  std::vector<float> whole;  // --image-targets: the master's logits on each whole training image
   const SoftLabels* cached = nullptr;
   if (use_master) {
     const std::string mpath = c.dir.file("master.safetensors");
     USER_CHECK(std::ifstream(mpath).good(), "train: ", mpath, " is missing: run the head stage first (or --no-master)");
     master = load_net(mpath, c.device);
-    if (!o.online) {
+    if (o.image_targets) {
+      USER_CHECK(!o.online && !o.whole_view && !o.fresh_epochs && !o.replay_flip,
+                 "train: --image-targets trains on fresh views with whole-image targets; it does not combine with "
+                 "--online, --whole-view, --fresh-epochs or --replay-flip");
+      whole = whole_image_logits(c, master);
+    } else if (!o.online) {
       std::string why;
       USER_CHECK(read_soft_labels(c.dir.file("soft_labels.bin"), soft_label_key_for(c, master), soft, why),
                  "train: ", c.dir.file("soft_labels.bin"), " is not usable (", why,
@@ -52,7 +60,9 @@ void run_distill(Context& c) {
   const int64_t warmup = std::max<int64_t>(0, std::min<int64_t>(epoch_steps * o.warmup_epochs, total - 1));
   c.dir.log("distill: student %.2fx%.2f, %lld parameters, %dpx, %s, %d epochs, %s, crops of %.2f-1 of the area%s%s%s%s",
             o.student_width, o.student_depth, (long long)student.model->num_parameters(), o.student_size,
-            use_master ? (o.online ? "online master" : "cached soft labels") : "no master (CE)", o.epochs,
+            use_master ? (o.online ? "online master" : o.image_targets ? "whole-image targets" : "cached soft labels")
+                       : "no master (CE)",
+            o.epochs,
             o.optimizer.c_str(), o.crop_min, o.kd_correct ? ", corrected master" : "",
             cached && o.whole_view ? ", + whole-image view" : "", cached && o.replay_flip ? ", replay flips" : "",
             use_master && o.fresh_epochs ? ", odd epochs fresh views with CE" : "");
@@ -76,7 +86,14 @@ void run_distill(Context& c) {
       if (idx.size() < 2) break;  // batch norm needs two samples
       const StudentBatch b = plan.fresh ? fresh_student_batch(c, std::move(idx), e)
                                         : make_student_batch(c, std::move(idx), e, plan.view, cached);
-      const Tensor m_logits = use_master && !plan.fresh ? master_logits(c, b, cached, master) : Tensor();
+      Tensor m_logits;
+      if (use_master && !plan.fresh) {
+        m_logits = master_logits(c, b, cached, master);
+      } else if (use_master && o.image_targets) {
+        std::vector<int32_t> y;
+        for (int i : b.idx) y.push_back(train.labels[size_t(i)]);
+        m_logits = image_rows(whole, K, b.idx, o.kd_correct ? y.data() : nullptr, c.device);
+      }
       const StepResult r = student_step(c, student, *opt, b, m_logits, cosine_lr(o.lr, step++, total, warmup));
       loss_sum += r.loss * double(b.idx.size());
       const std::vector<int> pred = argmax_rows(r.logits);

@@ -63,7 +63,10 @@ int main(int argc, char** argv) {
         .add_bool("whole-view", "add the whole image as one more replayed view, its master logits from the "
                                 "cached features and the head (no extra master pass)")
         .add_bool("fresh-epochs", "distilled student: every second epoch is the baseline's (a fresh random view, "
-                                  "plain CE); the others replay the cache with the KD loss");
+                                  "plain CE); the others replay the cache with the KD loss")
+        .add_bool("image-targets", "distilled student: a fresh random view every epoch (as the baseline), the KD "
+                                   "target the master's logits on the whole image (cached features and the head; "
+                                   "no soft-label cache, no extra master pass)");
     if (!f.parse(argc, argv)) return 0;
     train::TrainOptions o;
     o.data = f.str("data");
@@ -103,6 +106,7 @@ int main(int argc, char** argv) {
     o.replay_flip = f.flag("replay-flip");
     o.whole_view = f.flag("whole-view");
     o.fresh_epochs = f.flag("fresh-epochs");
+    o.image_targets = f.flag("image-targets");
     USER_CHECK(o.no_master || !o.master.empty() || !(o.has_stage("features") || o.has_stage("head")),
                "train: --master is required (or --no-master for the CE baseline)");
     return train::run_pipeline(o);

@@ -80,6 +80,7 @@ Json TrainOptions::to_json() const {
   j["replay_flip"] = replay_flip;
   j["whole_view"] = whole_view;
   j["fresh_epochs"] = fresh_epochs;
+  j["image_targets"] = image_targets;
   return j;
 }
 

@@ -44,7 +44,8 @@ SoftLabels with_whole_view(const SoftLabels& s, const std::vector<float>& whole_
 
 std::vector<float> whole_image_logits(const Context& c, Net& master) {
   const std::string path = c.dir.file("features.safetensors");
-  USER_CHECK(std::ifstream(path).good(), "train: --whole-view needs ", path, ": run the features stage first");
+  USER_CHECK(std::ifstream(path).good(), "train: --whole-view and --image-targets need ", path,
+             ": run the features stage first");
   SafetensorsFile f = read_safetensors(path);
   const Tensor x = f.tensors.at("train.x");
   USER_CHECK(x.ndim() == 2 && x.size(0) == c.data.train.n && x.size(1) == feature_dim(*master.model), "train: ",
@@ -54,6 +55,20 @@ std::vector<float> whole_image_logits(const Context& c, Net& master) {
   NoGrad no_grad;
   Tensor z = classifier_head(*master.model).forward(x.to(c.device)).to(Device::CPU).contiguous();
   return std::vector<float>(z.data<float>(), z.data<float>() + z.numel());
+}
+
+Tensor image_rows(const std::vector<float>& whole, int classes, const std::vector<int>& idx,
+                  const int32_t* labels, Device device) {
+  Tensor t = Tensor::empty({int64_t(idx.size()), int64_t(classes)});
+  float* p = t.data<float>();
+  for (size_t r = 0; r < idx.size(); ++r) {
+    const size_t i = size_t(idx[r]);
+    ENGINE_CHECK((i + 1) * size_t(classes) <= whole.size(), "image_rows: image ", i, " is past the logits");
+    std::copy(whole.begin() + long(i * size_t(classes)), whole.begin() + long((i + 1) * size_t(classes)),
+              p + r * size_t(classes));
+  }
+  if (labels) correct_teacher(p, int(idx.size()), classes, labels);
+  return t.to(device);
 }
 
 cpu::ViewParams replay_view(const SoftLabels& s, int image, int v, bool flip, uint64_t seed, int64_t epoch) {

@@ -8,6 +8,9 @@
 //   - with_whole_view (--whole-view): the whole image as view K, its logits computed from the
 //     features stage's cached pooled features and the head (the master on the uncropped image,
 //     the view the test set is scored on).
+//   - image_rows (--image-targets): the whole-image logits as the soft target of a fresh random
+//     view, every epoch: the baseline's view variety with the master's targets (a crop's target
+//     is its image's; scenes mostly keep their class under a crop of 25-100% of the area).
 //   - replay_view (--replay-flip): a stored view mirrored with probability 1/2, the master's
 //     logits reused (scenes are left-right symmetric; the logits of a mirrored image are close
 //     but not equal, which is the price of the extra variety).
@@ -31,6 +34,11 @@ SoftLabels with_whole_view(const SoftLabels& s, const std::vector<float>& whole_
 // The master's logits on every whole training image: features.safetensors' train.x through the
 // head of `master` (checked against the data set and the head's width).
 std::vector<float> whole_image_logits(const Context& c, Net& master);
+
+// The rows idx of whole (images, classes), as a (idx.size(), classes) tensor on `device`; with
+// labels (one per idx), corrected by correct_teacher (--kd-correct). --image-targets' soft targets.
+Tensor image_rows(const std::vector<float>& whole, int classes, const std::vector<int>& idx,
+                  const int32_t* labels, Device device);
 
 // View v of image i as replayed in epoch e: mirrored when `flip` and a coin keyed by (seed, e, i)
 // says so.

@@ -15,7 +15,7 @@ int64_t steps_per_epoch(int N, int bs) { return std::max(1, N / bs + (N % bs >= 
 EpochPlan plan_epoch(const TrainOptions& o, int e, int views) {
   EpochPlan p;
   const bool alternate = !o.no_master && o.fresh_epochs;
-  p.fresh = alternate && e % 2 == 1;
+  p.fresh = (!o.no_master && o.image_targets) || (alternate && e % 2 == 1);
   p.view = views > 0 ? (alternate ? e / 2 : e) % views : 0;
   return p;
 }

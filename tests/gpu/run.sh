@@ -111,7 +111,7 @@ if [ -d .gpu-deps/intel ] && [ -f .gpu-deps/weights/efficientnet-lite0.pth ]; th
   mkdir -p "$B/weights"
   step convert_lite0 60 "$B/apps/convert" --arch efficientnet_lite0 --in .gpu-deps/weights/efficientnet-lite0.pth \
     --out "$B/weights/efficientnet_lite0.safetensors"
-  step intel_gpu 400 env DATA=.gpu-deps/intel BUILD="$B" RUNS=/tmp/cudistill-intel DEVICE=cuda TAG=gpu EPOCHS=6 \
+  step intel_gpu 400 env DATA=.gpu-deps/intel BUILD="$B" RUNS=/tmp/cudistill-intel DEVICE=cuda TAG=gpu EPOCHS=20 \
     VIEWS=2 MASTER_ARCH=efficientnet_lite0 THREADS="$(nproc)" STUDENT_THREADS=4 bash benchmarks/intel.sh
   cp benchmarks/results/intel-gpu.json "$OUT/" 2>/dev/null
 fi

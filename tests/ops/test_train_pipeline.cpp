@@ -12,6 +12,7 @@
 #define STB_IMAGE_WRITE_STATIC
 #include <stb/stb_image_write.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -186,7 +187,13 @@ TEST_CASE("train: which epochs replay which view") {
     CHECK(plan_epoch(o, e, 3).fresh == bool(want[e][0]));
     if (!plan_epoch(o, e, 3).fresh) CHECK(plan_epoch(o, e, 3).view == want[e][1]);
   }
+  // --image-targets: every epoch fresh (the targets come from the whole images, not the views).
+  o.fresh_epochs = false;
+  o.image_targets = true;
+  for (int e = 0; e < 4; ++e) CHECK(plan_epoch(o, e, 3).fresh);
   // The baseline has no master to alternate with.
+  o.image_targets = false;
+  o.fresh_epochs = true;
   o.no_master = true;
   CHECK_FALSE(plan_epoch(o, 1, 3).fresh);
   CHECK(plan_epoch(o, 0, 0).view == 0);
@@ -354,6 +361,29 @@ TEST_CASE("train: end-to-end tiny run writes a complete run directory") {
     alternate.fresh_epochs = true;
     REQUIRE(run_pipeline(alternate) == 0);
     CHECK(read_file((run / "log.txt").string()).find("odd epochs fresh views with CE") != std::string::npos);
+    // --image-targets: the soft target of image i's view is row i of the whole-image logits
+    // (corrected when labels are given), and a run with it trains and says so.
+    const std::vector<int> idx = {3, 0};
+    const int K = int(c.data.classes.size());
+    const Tensor t = image_rows(whole, K, idx, nullptr, Device::CPU);
+    REQUIRE(t.shape() == Shape{2, K});
+    for (int k = 0; k < K; ++k) {
+      CHECK(t.data<float>()[k] == whole[size_t(3 * K + k)]);
+      CHECK(t.data<float>()[K + k] == whole[size_t(k)]);
+    }
+    const std::vector<int32_t> lab = {c.data.train.labels[3], c.data.train.labels[0]};
+    const Tensor tc = image_rows(whole, K, idx, lab.data(), Device::CPU);
+    for (int r = 0; r < 2; ++r) {  // the label's logit is now the row's largest
+      const float* row = tc.data<float>() + r * K;
+      CHECK(*std::max_element(row, row + K) == row[lab[size_t(r)]]);
+    }
+    TrainOptions image = alternate;
+    image.fresh_epochs = false;
+    image.image_targets = true;
+    REQUIRE(run_pipeline(image) == 0);
+    CHECK(read_file((run / "log.txt").string()).find("whole-image targets") != std::string::npos);
+    image.online = true;  // a combination that means nothing is refused with a message
+    CHECK(test::user_error_of([&] { run_pipeline(image); }).find("--image-targets") != std::string::npos);
   }
 
   // Resuming stages alone: --online distillation and the --no-master baseline.
