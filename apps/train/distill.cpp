@@ -86,14 +86,10 @@ void run_distill(Context& c) {
       if (idx.size() < 2) break;  // batch norm needs two samples
       const StudentBatch b = plan.fresh ? fresh_student_batch(c, std::move(idx), e)
                                         : make_student_batch(c, std::move(idx), e, plan.view, cached);
-      Tensor m_logits;
-      if (use_master && !plan.fresh) {
-        m_logits = master_logits(c, b, cached, master);
-      } else if (use_master && o.image_targets) {
-        std::vector<int32_t> y;
-        for (int i : b.idx) y.push_back(train.labels[size_t(i)]);
-        m_logits = image_rows(whole, K, b.idx, o.kd_correct ? y.data() : nullptr, c.device);
-      }
+      // Fresh views have no soft target, except the whole image's with --image-targets.
+      const Tensor m_logits = use_master && (!plan.fresh || o.image_targets)
+                                  ? master_logits(c, b, cached, master, o.image_targets ? &whole : nullptr)
+                                  : Tensor();
       const StepResult r = student_step(c, student, *opt, b, m_logits, cosine_lr(o.lr, step++, total, warmup));
       loss_sum += r.loss * double(b.idx.size());
       const std::vector<int> pred = argmax_rows(r.logits);

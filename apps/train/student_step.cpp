@@ -83,8 +83,13 @@ StudentBatch make_student_batch(const Context& c, std::vector<int> idx, int epoc
   return b;
 }
 
-Tensor master_logits(const Context& c, const StudentBatch& b, const SoftLabels* soft, Net& master) {
+Tensor master_logits(const Context& c, const StudentBatch& b, const SoftLabels* soft, Net& master,
+                     const std::vector<float>* whole) {
   const int64_t B = int64_t(b.idx.size());
+  std::vector<int32_t> y;  // the labels correct_teacher needs (--kd-correct)
+  if (c.o.kd_correct)
+    for (int i : b.idx) y.push_back(c.data.train.labels[size_t(i)]);
+  if (whole) return image_rows(*whole, int(c.data.classes.size()), b.idx, c.o.kd_correct ? y.data() : nullptr, c.device);
   Tensor t;
   if (soft) {
     t = Tensor::empty({B, int64_t(soft->classes)});
@@ -98,11 +103,7 @@ Tensor master_logits(const Context& c, const StudentBatch& b, const SoftLabels* 
     if (!c.o.kd_correct) return t;
     t = t.to(Device::CPU).contiguous();
   }
-  if (c.o.kd_correct) {
-    std::vector<int32_t> y;
-    for (int i : b.idx) y.push_back(c.data.train.labels[size_t(i)]);
-    correct_teacher(t.data<float>(), int(B), int(t.size(1)), y.data());
-  }
+  if (c.o.kd_correct) correct_teacher(t.data<float>(), int(B), int(t.size(1)), y.data());
   return t.to(c.device);
 }
 

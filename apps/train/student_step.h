@@ -53,10 +53,12 @@ StudentBatch make_student_batch(const Context& c, std::vector<int> idx, int epoc
 // soft target goes with it (--no-master, and the fresh epochs of --fresh-epochs).
 StudentBatch fresh_student_batch(const Context& c, std::vector<int> idx, int epoch);
 
-// The master's logits for the batch, (B, K) on c.device: rows of the cache, or (when `soft` is
-// null) the master itself run on the same views at its own input size, without gradients; with
-// --kd-correct, through correct_teacher (replay.h).
-Tensor master_logits(const Context& c, const StudentBatch& b, const SoftLabels* soft, Net& master);
+// The master's logits for the batch, (B, K) on c.device: rows of `whole` (the whole-image logits,
+// --image-targets) when given, else rows of the cache, or (when `soft` is null) the master itself
+// run on the same views at its own input size, without gradients; with --kd-correct, through
+// correct_teacher (replay.h).
+Tensor master_logits(const Context& c, const StudentBatch& b, const SoftLabels* soft, Net& master,
+                     const std::vector<float>* whole = nullptr);
 
 // forward + loss + backward + step at learning rate `lr`. `m_logits` undefined: CE baseline.
 // Returns the loss (mean over the batch) and the student's logits (detached, on the CPU).
