@@ -2,7 +2,6 @@
 #include "apps/train/replay.h"
 
 #include <algorithm>
-#include <fstream>
 
 #include "engine/autograd.h"
 #include "engine/error.h"
@@ -44,9 +43,7 @@ SoftLabels with_whole_view(const SoftLabels& s, const std::vector<float>& whole_
 
 std::vector<float> whole_image_logits(const Context& c, Net& master) {
   const std::string path = c.dir.file("features.safetensors");
-  USER_CHECK(std::ifstream(path).good(), "train: --whole-view and --image-targets need ", path,
-             ": run the features stage first");
-  SafetensorsFile f = read_safetensors(path);
+  SafetensorsFile f = read_features(c);
   const Tensor x = f.tensors.at("train.x");
   USER_CHECK(x.ndim() == 2 && x.size(0) == c.data.train.n && x.size(1) == feature_dim(*master.model), "train: ",
              path, " holds ", x.size(0), " x ", x.size(1), " training features, but the data set has ",

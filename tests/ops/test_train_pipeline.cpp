@@ -386,6 +386,42 @@ TEST_CASE("train: end-to-end tiny run writes a complete run directory") {
     CHECK(test::user_error_of([&] { run_pipeline(image); }).find("--image-targets") != std::string::npos);
   }
 
+  // --head-views: the features stage runs the backbone on the K soft-label views too, the head
+  // trains on them, and soft_labels.bin comes from those features through the head: the same
+  // logits (and views) as the full master run on every view.
+  {
+    TrainOptions hv = o;
+    hv.run_dir = (tmp.root() / "run_head_views").string();
+    hv.stages = parse_stages("features,head,soft_labels");
+    hv.head_views = true;
+    REQUIRE(run_pipeline(hv) == 0);
+    const std::string log = read_file((tmp.root() / "run_head_views" / "log.txt").string());
+    CHECK(log.find("whole images and 2 views of each") != std::string::npos);
+    CHECK(log.find("the head on the cached view features") != std::string::npos);
+    hv.master_size = 32;
+    Context c{hv, RunDir(hv.run_dir), load_train_data(hv), Device::CPU};
+    CHECK(read_features(c).tensors.at("train.views.x").size(0) == int64_t(c.data.train.n) * 2);
+    Net master = load_net(c.dir.file("master.safetensors"), Device::CPU);
+    SoftLabels cached;
+    std::string why;
+    REQUIRE(read_soft_labels(c.dir.file("soft_labels.bin"), soft_label_key_for(c, master), cached, why));
+    const SoftLabels full = build_soft_labels(*master.model, c.data.train, 2, uint64_t(hv.seed), hv.view_options(), 32,
+                                              master.mean, master.std, 5, Device::CPU);
+    REQUIRE(full.logits.size() == cached.logits.size());
+    for (size_t i = 0; i < full.logits.size(); ++i)
+      CHECK(cached.logits[i] == doctest::Approx(full.logits[i]).epsilon(1e-4));
+    for (size_t r = 0; r < full.view_params.size(); ++r) {
+      CHECK(cached.view_params[r].x0 == full.view_params[r].x0);
+      CHECK(cached.view_params[r].w == full.view_params[r].w);
+      CHECK(cached.view_params[r].flip == full.view_params[r].flip);
+    }
+    // Features of another split (here: another seed) are refused, not read row for row.
+    TrainOptions other = hv;
+    other.seed = 5;
+    Context d{other, RunDir(hv.run_dir), load_train_data(other), Device::CPU};
+    CHECK(test::user_error_of([&] { read_features(d); }).find("another train/val split") != std::string::npos);
+  }
+
   // Resuming stages alone: --online distillation and the --no-master baseline.
   TrainOptions online = o;
   online.stages = parse_stages("distill,eval");
