@@ -109,12 +109,13 @@ EfficientNetLite::EfficientNetLite(int variant, int num_classes, uint64_t seed) 
   fc = register_module("_fc", std::make_shared<Linear>(kHead, num_classes, rng));
 }
 
-Tensor EfficientNetLite::features(const Tensor& x) {
+Tensor EfficientNetLite::feature_map(const Tensor& x) {
   Tensor h = relu6(bn0->forward(conv_stem->forward(x)));
   h = blocks->forward(h);
-  h = relu6(bn1->forward(conv_head->forward(h)));
-  return global_avg_pool(h);
+  return relu6(bn1->forward(conv_head->forward(h)));
 }
+
+Tensor EfficientNetLite::features(const Tensor& x) { return global_avg_pool(feature_map(x)); }
 
 Tensor EfficientNetLite::forward(const Tensor& x) { return fc->forward(features(x)); }
 

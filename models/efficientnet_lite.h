@@ -61,6 +61,7 @@ class EfficientNetLite : public Module {
   EfficientNetLite(int variant, int num_classes, uint64_t seed = 0);
 
   Tensor forward(const Tensor& x) override;  // x: (N, 3, H, W) -> logits (N, num_classes)
+  Tensor feature_map(const Tensor& x);       // x: (N, 3, H, W) -> before the pool (N, 1280, H/32, W/32)
   Tensor features(const Tensor& x);          // x: (N, 3, H, W) -> pooled (N, 1280)
   Linear& head() { return *fc; }
   int feature_dim() const { return 1280; }

@@ -117,12 +117,14 @@ ResNet::ResNet(int depth, int num_classes, uint64_t seed) : depth_(depth) {
   fc = register_module("fc", std::make_shared<Linear>(in, num_classes, rng));
 }
 
-Tensor ResNet::features(const Tensor& x) {
+Tensor ResNet::feature_map(const Tensor& x) {
   Tensor h = relu(bn1->forward(conv1->forward(x)));
   h = max_pool2d(h, 3, 2, 1);
-  h = layer4->forward(layer3->forward(layer2->forward(layer1->forward(h))));
-  return global_avg_pool(h);  // torchvision's AdaptiveAvgPool2d(1) + flatten
+  return layer4->forward(layer3->forward(layer2->forward(layer1->forward(h))));
 }
+
+// torchvision's AdaptiveAvgPool2d(1) + flatten
+Tensor ResNet::features(const Tensor& x) { return global_avg_pool(feature_map(x)); }
 
 Tensor ResNet::forward(const Tensor& x) { return fc->forward(features(x)); }
 

@@ -54,6 +54,7 @@ class ResNet : public Module {
   ResNet(int depth, int num_classes, uint64_t seed = 0);
 
   Tensor forward(const Tensor& x) override;  // x: (N, 3, H, W) -> logits (N, num_classes)
+  Tensor feature_map(const Tensor& x);       // x: (N, 3, H, W) -> layer4 (N, feature_dim(), h, w)
   Tensor features(const Tensor& x);          // x: (N, 3, H, W) -> pooled (N, feature_dim())
   Linear& head() { return *fc; }
   int feature_dim() const { return feature_dim_; }

@@ -74,11 +74,13 @@ Student::Student(const StudentConfig& cfg, int num_classes, uint64_t seed) {
   fc = register_module("fc", std::make_shared<Linear>(in, num_classes, rng));
 }
 
-Tensor Student::features(const Tensor& x) {
+Tensor Student::feature_map(const Tensor& x) {
   Tensor h = relu(bn1->forward(conv1->forward(x)));
   for (auto& layer : layers) h = layer->forward(h);
-  return global_avg_pool(h);
+  return h;
 }
+
+Tensor Student::features(const Tensor& x) { return global_avg_pool(feature_map(x)); }
 
 Tensor Student::forward(const Tensor& x) { return fc->forward(features(x)); }
 

@@ -6,7 +6,8 @@
 // view, plain CE; plan_epoch). --online runs the master on the same views in the loop instead (to
 // compare cost per epoch); --no-master trains with plain CE on fresh random views (the baseline);
 // --image-targets trains on the baseline's fresh views with the KD loss, the soft target of a view
-// being the master's logits on its whole image (replay.h: image_rows).
+// being the master's logits on its whole image (replay.h: image_rows); --region-targets the same
+// views, each with the master's class map averaged over its box (region_targets.h).
 // AdamW or SGD, cosine schedule with linear warm-up, the epoch of best validation accuracy kept as
 // student.safetensors. One log line per epoch.
 // Not here: the cache itself (soft_labels*.cpp). Tested by the end-to-end case of test_train_pipeline.
@@ -27,16 +28,20 @@ void run_distill(Context& c) {
   Net master;
   SoftLabels soft;
   std::vector<float> whole;  // --image-targets: the master's logits on each whole training image
+  ClassMaps maps;            // --region-targets: the master's logits per feature-map cell
   const SoftLabels* cached = nullptr;
   if (use_master) {
     const std::string mpath = c.dir.file("master.safetensors");
     USER_CHECK(std::ifstream(mpath).good(), "train: ", mpath, " is missing: run the head stage first (or --no-master)");
     master = load_net(mpath, c.device);
-    if (o.image_targets) {
-      USER_CHECK(!o.online && !o.whole_view && !o.fresh_epochs && !o.replay_flip,
-                 "train: --image-targets trains on fresh views with whole-image targets; it does not combine with "
-                 "--online, --whole-view, --fresh-epochs or --replay-flip");
-      whole = whole_image_logits(c, master);
+    if (o.image_targets || o.region_targets) {
+      const char* flag = o.image_targets ? "--image-targets" : "--region-targets";
+      USER_CHECK(!o.online && !o.whole_view && !o.fresh_epochs && !o.replay_flip && !(o.image_targets && o.region_targets),
+                 "train: ", flag, " trains on fresh views with targets of its own; it does not combine with "
+                 "--online, --whole-view, --fresh-epochs, --replay-flip or the other of --image-targets and "
+                 "--region-targets");
+      if (o.image_targets) whole = whole_image_logits(c, master);
+      else maps = class_maps(c, master);
     } else if (!o.online) {
       std::string why;
       USER_CHECK(read_soft_labels(c.dir.file("soft_labels.bin"), soft_label_key_for(c, master), soft, why),
@@ -60,7 +65,10 @@ void run_distill(Context& c) {
   const int64_t warmup = std::max<int64_t>(0, std::min<int64_t>(epoch_steps * o.warmup_epochs, total - 1));
   c.dir.log("distill: student %.2fx%.2f, %lld parameters, %dpx, %s, %d epochs, %s, crops of %.2f-1 of the area%s%s%s%s",
             o.student_width, o.student_depth, (long long)student.model->num_parameters(), o.student_size,
-            use_master ? (o.online ? "online master" : o.image_targets ? "whole-image targets" : "cached soft labels")
+            use_master ? (o.online            ? "online master"
+                        : o.image_targets   ? "whole-image targets"
+                        : o.region_targets  ? "class-map targets over each crop"
+                                            : "cached soft labels")
                        : "no master (CE)",
             o.epochs,
             o.optimizer.c_str(), o.crop_min, o.kd_correct ? ", corrected master" : "",
@@ -86,9 +94,12 @@ void run_distill(Context& c) {
       if (idx.size() < 2) break;  // batch norm needs two samples
       const StudentBatch b = plan.fresh ? fresh_student_batch(c, std::move(idx), e)
                                         : make_student_batch(c, std::move(idx), e, plan.view, cached);
-      // Fresh views have no soft target, except the whole image's with --image-targets.
-      const Tensor m_logits = use_master && (!plan.fresh || o.image_targets)
-                                  ? master_logits(c, b, cached, master, o.image_targets ? &whole : nullptr)
+      // Fresh views have no soft target, except the whole image's (--image-targets) or the class
+      // map's over the box (--region-targets).
+      const bool targets = o.image_targets || o.region_targets;
+      const Tensor m_logits = use_master && (!plan.fresh || targets)
+                                  ? master_logits(c, b, cached, master, o.image_targets ? &whole : nullptr,
+                                                  o.region_targets ? &maps : nullptr)
                                   : Tensor();
       const StepResult r = student_step(c, student, *opt, b, m_logits, cosine_lr(o.lr, step++, total, warmup));
       loss_sum += r.loss * double(b.idx.size());

@@ -67,6 +67,9 @@ int main(int argc, char** argv) {
         .add_bool("image-targets", "distilled student: a fresh random view every epoch (as the baseline), the KD "
                                    "target the master's logits on the whole image (cached features and the head; "
                                    "no soft-label cache, no extra master pass)")
+        .add_bool("region-targets", "distilled student: a fresh random view every epoch (as the baseline), the KD "
+                                    "target the master's class map (its logits per cell of the last feature map, "
+                                    "one master pass per image, class_maps.safetensors) averaged over the crop box")
         .add_bool("head-views", "the features stage also extracts the K soft-label views of every training image; "
                                 "the head trains on them and the whole images (a teacher fit to crops), and the "
                                 "soft labels come from those features (no second master pass)");
@@ -110,6 +113,7 @@ int main(int argc, char** argv) {
     o.whole_view = f.flag("whole-view");
     o.fresh_epochs = f.flag("fresh-epochs");
     o.image_targets = f.flag("image-targets");
+    o.region_targets = f.flag("region-targets");
     o.head_views = f.flag("head-views");
     USER_CHECK(o.no_master || !o.master.empty() || !(o.has_stage("features") || o.has_stage("head")),
                "train: --master is required (or --no-master for the CE baseline)");

@@ -22,6 +22,13 @@ Tensor backbone_features(Module& m, const Tensor& x) {
   ENGINE_CHECK(false, "backbone_features: not a ResNet, Student or EfficientNetLite");
 }
 
+Tensor backbone_feature_map(Module& m, const Tensor& x) {
+  if (auto* s = dynamic_cast<Student*>(&m)) return s->feature_map(x);
+  if (auto* r = dynamic_cast<ResNet*>(&m)) return r->feature_map(x);
+  if (auto* e = dynamic_cast<EfficientNetLite*>(&m)) return e->feature_map(x);
+  ENGINE_CHECK(false, "backbone_feature_map: not a ResNet, Student or EfficientNetLite");
+}
+
 Linear& classifier_head(Module& m) {
   if (auto* s = dynamic_cast<Student*>(&m)) return s->head();
   if (auto* r = dynamic_cast<ResNet*>(&m)) return r->head();

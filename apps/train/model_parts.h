@@ -14,6 +14,8 @@
 namespace cudistill::train {
 
 Tensor backbone_features(Module& m, const Tensor& x);  // x: (N, 3, H, W) -> (N, D)
+// The same before the global pool: x: (N, 3, H, W) -> (N, D, h, w); its mean over (h, w) is the above.
+Tensor backbone_feature_map(Module& m, const Tensor& x);
 Linear& classifier_head(Module& m);
 int feature_dim(Module& m);
 

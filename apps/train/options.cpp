@@ -81,6 +81,7 @@ Json TrainOptions::to_json() const {
   j["whole_view"] = whole_view;
   j["fresh_epochs"] = fresh_epochs;
   j["image_targets"] = image_targets;
+  j["region_targets"] = region_targets;
   j["head_views"] = head_views;
   return j;
 }

@@ -46,6 +46,7 @@ struct TrainOptions {
   bool whole_view = false;                    // replay: the whole image (cached features -> head) as view K
   bool fresh_epochs = false;                  // every second epoch: a fresh view and plain CE, as the baseline
   bool image_targets = false;                 // fresh views every epoch, KD target: the master on the whole image
+  bool region_targets = false;                // fresh views every epoch, KD target: the master's class map over the box
   bool head_views = false;                    // features of the K views too; the head trains on them as well
 
   bool has_stage(const std::string& s) const;

@@ -1,6 +1,7 @@
 // train/student_step.cpp: see student_step.h.
 #include "apps/train/student_step.h"
 
+#include "apps/train/region_targets.h"
 #include "apps/train/replay.h"
 
 #include "engine/autograd.h"
@@ -15,7 +16,7 @@ int64_t steps_per_epoch(int N, int bs) { return std::max(1, N / bs + (N % bs >= 
 EpochPlan plan_epoch(const TrainOptions& o, int e, int views) {
   EpochPlan p;
   const bool alternate = !o.no_master && o.fresh_epochs;
-  p.fresh = (!o.no_master && o.image_targets) || (alternate && e % 2 == 1);
+  p.fresh = (!o.no_master && (o.image_targets || o.region_targets)) || (alternate && e % 2 == 1);
   p.view = views > 0 ? (alternate ? e / 2 : e) % views : 0;
   return p;
 }
@@ -84,11 +85,14 @@ StudentBatch make_student_batch(const Context& c, std::vector<int> idx, int epoc
 }
 
 Tensor master_logits(const Context& c, const StudentBatch& b, const SoftLabels* soft, Net& master,
-                     const std::vector<float>* whole) {
+                     const std::vector<float>* whole, const ClassMaps* regions) {
   const int64_t B = int64_t(b.idx.size());
   std::vector<int32_t> y;  // the labels correct_teacher needs (--kd-correct)
   if (c.o.kd_correct)
     for (int i : b.idx) y.push_back(c.data.train.labels[size_t(i)]);
+  if (regions)
+    return region_rows(*regions, b.idx, b.views, c.data.train.h, c.data.train.w, c.o.kd_correct ? y.data() : nullptr,
+                       c.device);
   if (whole) return image_rows(*whole, int(c.data.classes.size()), b.idx, c.o.kd_correct ? y.data() : nullptr, c.device);
   Tensor t;
   if (soft) {

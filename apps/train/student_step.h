@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "apps/train/model_parts.h"
+#include "apps/train/region_targets.h"
 #include "apps/train/soft_labels.h"
 #include "apps/train/stages.h"
 #include "engine/data/augment.h"
@@ -53,12 +54,13 @@ StudentBatch make_student_batch(const Context& c, std::vector<int> idx, int epoc
 // soft target goes with it (--no-master, and the fresh epochs of --fresh-epochs).
 StudentBatch fresh_student_batch(const Context& c, std::vector<int> idx, int epoch);
 
-// The master's logits for the batch, (B, K) on c.device: rows of `whole` (the whole-image logits,
-// --image-targets) when given, else rows of the cache, or (when `soft` is null) the master itself
+// The master's logits for the batch, (B, K) on c.device: the class maps over the batch's boxes
+// (--region-targets) when given, else rows of `whole` (the whole-image logits, --image-targets)
+// when given, else rows of the cache, or (when `soft` is null) the master itself
 // run on the same views at its own input size, without gradients; with --kd-correct, through
 // correct_teacher (replay.h).
 Tensor master_logits(const Context& c, const StudentBatch& b, const SoftLabels* soft, Net& master,
-                     const std::vector<float>* whole = nullptr);
+                     const std::vector<float>* whole = nullptr, const ClassMaps* regions = nullptr);
 
 // forward + loss + backward + step at learning rate `lr`. `m_logits` undefined: CE baseline.
 // Returns the loss (mean over the batch) and the student's logits (detached, on the CPU).

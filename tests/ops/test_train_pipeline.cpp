@@ -23,6 +23,7 @@
 #include "tempdir.h"
 #include "apps/train/data.h"
 #include "apps/train/model_parts.h"
+#include "apps/train/region_targets.h"
 #include "apps/train/replay.h"
 #include "apps/train/soft_labels.h"
 #include "apps/train/stages.h"
@@ -173,6 +174,47 @@ TEST_CASE("train: which view each kind of student sees") {
   CHECK(same(b.views[1], data::random_view(40, 40, 5, 7, 3, aug)));
 }
 
+TEST_CASE("train: region targets average the class map over the crop box") {
+  // A 30 x 60 image (H x W) on a 2 x 3 grid of 15 x 20 cells; cell (y, x) has logits
+  // (10 y + x, -(10 y + x)), so every cell is told apart.
+  ClassMaps m;
+  m.images = 2;
+  m.gh = 2;
+  m.gw = 3;
+  m.classes = 2;
+  for (int i = 0; i < 2; ++i)
+    for (int y = 0; y < 2; ++y)
+      for (int x = 0; x < 3; ++x) {
+        const float v = float(100 * i + 10 * y + x);
+        m.v.push_back(v);
+        m.v.push_back(-v);
+      }
+  float z[2];
+  // The whole image: the mean of all six cells (for a linear head, the master's own logits).
+  region_logits(z, m, 0, cpu::ViewParams{0, 0, 60, 30, 0}, 30, 60);
+  CHECK(z[0] == doctest::Approx((0 + 1 + 2 + 10 + 11 + 12) / 6.0));
+  CHECK(z[1] == doctest::Approx(-z[0]));
+  // A box that is exactly cell (1, 2) of image 1; a flip does not change the box.
+  for (int flip : {0, 1}) {
+    region_logits(z, m, 1, cpu::ViewParams{40, 15, 20, 15, flip}, 30, 60);
+    CHECK(z[0] == doctest::Approx(112.0));
+  }
+  // A box over a quarter of cell (0, 0) and three quarters of cell (0, 1), by area.
+  region_logits(z, m, 0, cpu::ViewParams{15, 0, 20, 15, 0}, 30, 60);
+  CHECK(z[0] == doctest::Approx(0.25 * 0 + 0.75 * 1));
+  // Rows of a batch, with --kd-correct's swap where the map's top class is not the label.
+  const std::vector<int32_t> labels = {1, 0};
+  const Tensor t = region_rows(m, {1, 0}, {cpu::ViewParams{40, 15, 20, 15, 0}, cpu::ViewParams{0, 0, 20, 15, 0}}, 30,
+                               60, labels.data(), Device::CPU);
+  REQUIRE(t.shape() == Shape{2, 2});
+  CHECK(t.data<float>()[0] == doctest::Approx(-112.0));  // swapped: the label (class 1) is now on top
+  CHECK(t.data<float>()[1] == doctest::Approx(112.0));
+  CHECK(t.data<float>()[2] == doctest::Approx(0.0));  // cell (0, 0) of image 0: a tie, left alone
+  // A box outside the image, or an image past the maps, is an error, not a silent zero.
+  CHECK_THROWS(region_logits(z, m, 0, cpu::ViewParams{70, 0, 10, 10, 0}, 30, 60));
+  CHECK_THROWS(region_logits(z, m, 2, cpu::ViewParams{0, 0, 10, 10, 0}, 30, 60));
+}
+
 TEST_CASE("train: which epochs replay which view") {
   TrainOptions o;
   // Plain replay: view e mod K, every epoch with the master.
@@ -191,8 +233,11 @@ TEST_CASE("train: which epochs replay which view") {
   o.fresh_epochs = false;
   o.image_targets = true;
   for (int e = 0; e < 4; ++e) CHECK(plan_epoch(o, e, 3).fresh);
-  // The baseline has no master to alternate with.
   o.image_targets = false;
+  o.region_targets = true;  // the same for --region-targets
+  for (int e = 0; e < 4; ++e) CHECK(plan_epoch(o, e, 3).fresh);
+  o.region_targets = false;
+  // The baseline has no master to alternate with.
   o.fresh_epochs = true;
   o.no_master = true;
   CHECK_FALSE(plan_epoch(o, 1, 3).fresh);
@@ -384,6 +429,27 @@ TEST_CASE("train: end-to-end tiny run writes a complete run directory") {
     CHECK(read_file((run / "log.txt").string()).find("whole-image targets") != std::string::npos);
     image.online = true;  // a combination that means nothing is refused with a message
     CHECK(test::user_error_of([&] { run_pipeline(image); }).find("--image-targets") != std::string::npos);
+    // --region-targets: the class maps over the whole box are the master's whole-image logits
+    // (the head is linear, the pool a mean), the maps are cached and reused, and a run trains.
+    const ClassMaps maps = class_maps(c, master);
+    REQUIRE(maps.images == c.data.train.n);
+    REQUIRE(maps.classes == K);
+    CHECK(maps.gh * maps.gw > 1);
+    std::vector<float> zr(static_cast<size_t>(K));
+    for (int i = 0; i < c.data.train.n; ++i) {
+      region_logits(zr.data(), maps, i, data::eval_view(c.data.train.h, c.data.train.w), c.data.train.h, c.data.train.w);
+      for (int k = 0; k < K; ++k) CHECK(zr[size_t(k)] == doctest::Approx(whole[size_t(i * K + k)]).epsilon(1e-4));
+    }
+    CHECK(read_file((run / "log.txt").string()).find("class maps of") != std::string::npos);
+    CHECK(class_maps(c, master).v == maps.v);
+    CHECK(read_file((run / "log.txt").string()).find("class_maps.safetensors reused") != std::string::npos);
+    TrainOptions region = alternate;
+    region.fresh_epochs = false;
+    region.region_targets = true;
+    REQUIRE(run_pipeline(region) == 0);
+    CHECK(read_file((run / "log.txt").string()).find("class-map targets over each crop") != std::string::npos);
+    region.image_targets = true;  // one or the other
+    CHECK(test::user_error_of([&] { run_pipeline(region); }).find("--region-targets") != std::string::npos);
   }
 
   // --head-views: the features stage runs the backbone on the K soft-label views too, the head
