@@ -41,7 +41,12 @@ void run_distill(Context& c) {
                  "--online, --whole-view, --fresh-epochs, --replay-flip or the other of --image-targets and "
                  "--region-targets");
       if (o.image_targets) whole = whole_image_logits(c, master);
-      else maps = class_maps(c, master);
+      else {
+        maps = class_maps(c, master);
+        std::vector<int> first;  // epoch 0's crops of the first 256 images, as the student will see them
+        for (int i = 0; i < std::min(256, train.n); ++i) first.push_back(i);
+        log_region_fidelity(c, master, maps, fresh_student_batch(c, first, 0).views);
+      }
     } else if (!o.online) {
       std::string why;
       USER_CHECK(read_soft_labels(c.dir.file("soft_labels.bin"), soft_label_key_for(c, master), soft, why),

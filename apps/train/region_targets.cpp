@@ -2,6 +2,7 @@
 #include "apps/train/region_targets.h"
 
 #include <algorithm>
+#include <cmath>
 #include <filesystem>
 
 #include "apps/train/replay.h"
@@ -109,6 +110,44 @@ Tensor region_rows(const ClassMaps& m, const std::vector<int>& idx, const std::v
     region_logits(t.data<float>() + r * size_t(m.classes), m, idx[r], views[r], H, W);
   if (labels) correct_teacher(t.data<float>(), int(idx.size()), m.classes, labels);
   return t.to(device);
+}
+
+void log_region_fidelity(Context& c, Net& master, const ClassMaps& m, const std::vector<cpu::ViewParams>& views) {
+  NoGrad no_grad;
+  const data::ImageCache& train = c.data.train;
+  std::vector<int> idx;
+  for (int i = 0; i < std::min<int>(train.n, int(views.size())); ++i) idx.push_back(i);
+  if (idx.empty()) return;
+  const std::vector<cpu::ViewParams> vp(views.begin(), views.begin() + long(idx.size()));
+  const Tensor approx = region_rows(m, idx, vp, train.h, train.w, nullptr, Device::CPU);
+  std::vector<float> full;  // the master on each crop, batch by batch
+  for (size_t b0 = 0; b0 < idx.size(); b0 += size_t(c.o.batch_size)) {
+    const size_t b1 = std::min(idx.size(), b0 + size_t(c.o.batch_size));
+    const std::vector<int> bi(idx.begin() + long(b0), idx.begin() + long(b1));
+    const std::vector<cpu::ViewParams> bv(vp.begin() + long(b0), vp.begin() + long(b1));
+    Tensor z = master.model->forward(data::make_batch(train, bi, bv, c.o.master_size, c.o.master_size, master.mean,
+                                                      master.std, c.device))
+                   .to(Device::CPU)
+                   .contiguous();
+    full.insert(full.end(), z.data<float>(), z.data<float>() + z.numel());
+  }
+  const int K = m.classes;
+  int agree = 0, right_full = 0, right_approx = 0;
+  double diff = 0;
+  for (size_t r = 0; r < idx.size(); ++r) {
+    const float* a = approx.data<float>() + r * size_t(K);
+    const float* f = full.data() + r * size_t(K);
+    const int ta = int(std::max_element(a, a + K) - a), tf = int(std::max_element(f, f + K) - f);
+    const int y = train.labels[size_t(idx[r])];
+    agree += ta == tf;
+    right_full += tf == y;
+    right_approx += ta == y;
+    for (int k = 0; k < K; ++k) diff += std::abs(double(a[k]) - double(f[k]));
+  }
+  const double n = double(idx.size());
+  c.dir.log("distill: class maps against the full master on %d training crops: top-1 agreement %.4f, accuracy %.4f "
+            "(full master %.4f), mean |logit difference| %.3f",
+            int(idx.size()), agree / n, right_approx / n, right_full / n, diff / (n * K));
 }
 
 }  // namespace cudistill::train

@@ -6,7 +6,8 @@
 //   head        -> master.safetensors   (backbone + a linear head trained on the cached features)
 //   soft_labels -> soft_labels.bin      (K views per training image + master logits; keyed; from the
 //                                        view features through the head when features has them)
-//   distill     -> student.safetensors  (best validation accuracy)
+//   distill     -> student.safetensors  (best validation accuracy; --region-targets also caches the
+//                                        master's class maps, class_maps.safetensors)
 //   cost        -> distill_cost.json    (cached vs online step times; only when asked for by name)
 //   eval        -> metrics.json, report.md
 // run_pipeline also writes config.json; every stage logs to stdout and log.txt.
