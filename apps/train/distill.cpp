@@ -45,7 +45,8 @@ void run_distill(Context& c) {
         maps = class_maps(c, master);
         std::vector<int> first;  // epoch 0's crops of the first 256 images, as the student will see them
         for (int i = 0; i < std::min(256, train.n); ++i) first.push_back(i);
-        log_region_fidelity(c, master, maps, fresh_student_batch(c, first, 0).views);
+        const StudentBatch probe = fresh_student_batch(c, std::move(first), 0);
+        log_region_fidelity(c, master, maps, probe.idx, probe.views);
       }
     } else if (!o.online) {
       std::string why;

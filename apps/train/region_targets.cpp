@@ -112,19 +112,17 @@ Tensor region_rows(const ClassMaps& m, const std::vector<int>& idx, const std::v
   return t.to(device);
 }
 
-void log_region_fidelity(Context& c, Net& master, const ClassMaps& m, const std::vector<cpu::ViewParams>& views) {
+void log_region_fidelity(Context& c, Net& master, const ClassMaps& m, const std::vector<int>& idx,
+                         const std::vector<cpu::ViewParams>& views) {
   NoGrad no_grad;
   const data::ImageCache& train = c.data.train;
-  std::vector<int> idx;
-  for (int i = 0; i < std::min<int>(train.n, int(views.size())); ++i) idx.push_back(i);
   if (idx.empty()) return;
-  const std::vector<cpu::ViewParams> vp(views.begin(), views.begin() + long(idx.size()));
-  const Tensor approx = region_rows(m, idx, vp, train.h, train.w, nullptr, Device::CPU);
+  const Tensor approx = region_rows(m, idx, views, train.h, train.w, nullptr, Device::CPU);
   std::vector<float> full;  // the master on each crop, batch by batch
   for (size_t b0 = 0; b0 < idx.size(); b0 += size_t(c.o.batch_size)) {
     const size_t b1 = std::min(idx.size(), b0 + size_t(c.o.batch_size));
     const std::vector<int> bi(idx.begin() + long(b0), idx.begin() + long(b1));
-    const std::vector<cpu::ViewParams> bv(vp.begin() + long(b0), vp.begin() + long(b1));
+    const std::vector<cpu::ViewParams> bv(views.begin() + long(b0), views.begin() + long(b1));
     Tensor z = master.model->forward(data::make_batch(train, bi, bv, c.o.master_size, c.o.master_size, master.mean,
                                                       master.std, c.device))
                    .to(Device::CPU)

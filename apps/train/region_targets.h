@@ -42,9 +42,10 @@ void region_logits(float* out, const ClassMaps& m, int image, const cpu::ViewPar
 Tensor region_rows(const ClassMaps& m, const std::vector<int>& idx, const std::vector<cpu::ViewParams>& views,
                    int H, int W, const int32_t* labels, Device device);
 
-// How close the approximation is: the full master against region_rows on the first `n` training
-// images through `views` (one each), logged as top-1 agreement, both accuracies and the mean
-// absolute logit difference. A few seconds for n = 256 at the master's size.
-void log_region_fidelity(Context& c, Net& master, const ClassMaps& m, const std::vector<cpu::ViewParams>& views);
+// How close the approximation is: the full master against region_rows on the batch's images and
+// views, logged as top-1 agreement, both accuracies and the mean absolute logit difference. A few
+// seconds for 256 views at the master's size.
+void log_region_fidelity(Context& c, Net& master, const ClassMaps& m, const std::vector<int>& idx,
+                         const std::vector<cpu::ViewParams>& views);
 
 }  // namespace cudistill::train
