@@ -6,6 +6,7 @@
 #include <filesystem>
 
 #include "apps/train/replay.h"
+#include "apps/train/soft_labels.h"
 #include "engine/autograd.h"
 #include "engine/data/augment.h"
 #include "engine/error.h"
@@ -114,21 +115,11 @@ Tensor region_rows(const ClassMaps& m, const std::vector<int>& idx, const std::v
 
 void log_region_fidelity(Context& c, Net& master, const ClassMaps& m, const std::vector<int>& idx,
                          const std::vector<cpu::ViewParams>& views) {
-  NoGrad no_grad;
   const data::ImageCache& train = c.data.train;
   if (idx.empty()) return;
   const Tensor approx = region_rows(m, idx, views, train.h, train.w, nullptr, Device::CPU);
-  std::vector<float> full;  // the master on each crop, batch by batch
-  for (size_t b0 = 0; b0 < idx.size(); b0 += size_t(c.o.batch_size)) {
-    const size_t b1 = std::min(idx.size(), b0 + size_t(c.o.batch_size));
-    const std::vector<int> bi(idx.begin() + long(b0), idx.begin() + long(b1));
-    const std::vector<cpu::ViewParams> bv(views.begin() + long(b0), views.begin() + long(b1));
-    Tensor z = master.model->forward(data::make_batch(train, bi, bv, c.o.master_size, c.o.master_size, master.mean,
-                                                      master.std, c.device))
-                   .to(Device::CPU)
-                   .contiguous();
-    full.insert(full.end(), z.data<float>(), z.data<float>() + z.numel());
-  }
+  const std::vector<float> full = logits_on_views(*master.model, train, idx, views, c.o.master_size, master.mean,
+                                                  master.std, c.o.batch_size, c.device);
   const int K = m.classes;
   int agree = 0, right_full = 0, right_approx = 0;
   double diff = 0;

@@ -110,35 +110,40 @@ bool read_soft_labels(const std::string& path, const std::string& key, SoftLabel
   return true;
 }
 
+std::vector<float> logits_on_views(Module& model, const data::ImageCache& cache, const std::vector<int>& idx,
+                                   const std::vector<cpu::ViewParams>& views, int size, const float mean[3],
+                                   const float std[3], int batch_size, Device device) {
+  NoGrad no_grad;
+  std::vector<float> out;
+  for (size_t b0 = 0; b0 < idx.size(); b0 += size_t(batch_size)) {
+    const size_t b1 = std::min(idx.size(), b0 + size_t(batch_size));
+    const std::vector<int> bi(idx.begin() + long(b0), idx.begin() + long(b1));
+    const std::vector<cpu::ViewParams> bv(views.begin() + long(b0), views.begin() + long(b1));
+    const Tensor z =
+        model.forward(data::make_batch(cache, bi, bv, size, size, mean, std, device)).to(Device::CPU).contiguous();
+    out.insert(out.end(), z.data<float>(), z.data<float>() + z.numel());
+  }
+  return out;
+}
+
 SoftLabels build_soft_labels(Module& master, const data::ImageCache& cache, int views, uint64_t seed,
                              const data::ViewOptions& aug, int master_size, const float mean[3],
                              const float std[3], int batch_size, Device device) {
-  NoGrad no_grad;
   master.eval();
   SoftLabels s;
   s.images = cache.n;
   s.views = views;
   const size_t total = size_t(cache.n) * size_t(views);
+  // Records r = image * views + v, in that order (any order gives the same views).
+  std::vector<int> idx(total);
   s.view_params.resize(total);
-  // Records r = image * views + v, batched in that order (any order gives the same views).
-  for (size_t r0 = 0; r0 < total; r0 += size_t(batch_size)) {
-    const size_t r1 = std::min(total, r0 + size_t(batch_size));
-    std::vector<int> idx;
-    std::vector<cpu::ViewParams> vp;
-    for (size_t r = r0; r < r1; ++r) {
-      const int i = int(r / size_t(views)), v = int(r % size_t(views));
-      idx.push_back(i);
-      vp.push_back(data::random_view(cache.h, cache.w, seed, v, i, aug));
-      s.view_params[r] = vp.back();
-    }
-    Tensor x = data::make_batch(cache, idx, vp, master_size, master_size, mean, std, device);
-    std::vector<double> l = master.forward(x).to(Device::CPU).to_vector();
-    if (s.classes == 0) {
-      s.classes = int(l.size() / idx.size());
-      s.logits.reserve(total * size_t(s.classes));
-    }
-    for (double v : l) s.logits.push_back(float(v));
+  for (size_t r = 0; r < total; ++r) {
+    const int i = int(r / size_t(views)), v = int(r % size_t(views));
+    idx[r] = i;
+    s.view_params[r] = data::random_view(cache.h, cache.w, seed, v, i, aug);
   }
+  s.logits = logits_on_views(master, cache, idx, s.view_params, master_size, mean, std, batch_size, device);
+  s.classes = total > 0 ? int(s.logits.size() / total) : 0;
   return s;
 }
 

@@ -44,6 +44,12 @@ void write_soft_labels(const std::string& path, const std::string& key, const So
 // reason ("missing", "truncated ...", "key mismatch", "checksum mismatch", ...).
 bool read_soft_labels(const std::string& path, const std::string& key, SoftLabels& out, std::string& why);
 
+// `model`'s logits (rows, classes) on view views[r] of image idx[r] of `cache`, batch_size rows at a
+// time (the views resized to size x size, normalized by mean/std), under NoGrad.
+std::vector<float> logits_on_views(Module& model, const data::ImageCache& cache, const std::vector<int>& idx,
+                                   const std::vector<cpu::ViewParams>& views, int size, const float mean[3],
+                                   const float std[3], int batch_size, Device device);
+
 // Runs `master` (eval, on `device`) once per view of every image of `cache`, batch_size at a time.
 // Views are random_view(seed, epoch = v, index i, aug).
 SoftLabels build_soft_labels(Module& master, const data::ImageCache& cache, int views, uint64_t seed,
