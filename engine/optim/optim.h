@@ -1,8 +1,13 @@
 // optim.h: optimizers (SGD with momentum/Nesterov/weight decay, AdamW) and learning-rate
 // schedules (cosine with warm-up, step). An optimizer holds the parameters it updates and its
 // per-parameter state; a schedule is a plain function of the step, so it is easy to test and
-// to print. Tested in tests/ops/test_optim.cpp against hand-computed updates.
+// to print. state()/load_state() carry the per-parameter state through a checkpoint, so that a
+// run can stop and resume mid-schedule with the same updates. Tested in tests/ops/test_optim.cpp
+// against hand-computed updates, and a resumed run against an uninterrupted one.
 #pragma once
+#include <map>
+#include <string>
+#include <utility>
 #include <vector>
 
 #include "engine/tensor.h"
@@ -19,6 +24,13 @@ class Optimizer {
   double lr() const { return lr_; }
   const std::vector<Tensor>& params() const { return params_; }
 
+  // The per-parameter state (moments, step counts) as named CPU tensors, parameter i's under
+  // "<what>.<i>": what a checkpoint needs to resume training with the same updates. load_state
+  // puts it back into an optimizer over the same parameters (same order and shapes); a missing
+  // name or a wrong shape is a user error naming `source` (the file).
+  virtual std::vector<std::pair<std::string, Tensor>> state() const = 0;
+  virtual void load_state(const std::map<std::string, Tensor>& s, const std::string& source) = 0;
+
  protected:
   std::vector<Tensor> params_;
   double lr_;
@@ -33,6 +45,8 @@ class SGD : public Optimizer {
  public:
   SGD(std::vector<Tensor> params, const SGDOptions& o);
   void step() override;
+  std::vector<std::pair<std::string, Tensor>> state() const override;  // "buf.<i>" once created
+  void load_state(const std::map<std::string, Tensor>& s, const std::string& source) override;
 
  private:
   SGDOptions o_;
@@ -47,6 +61,8 @@ class AdamW : public Optimizer {
  public:
   AdamW(std::vector<Tensor> params, const AdamWOptions& o);
   void step() override;
+  std::vector<std::pair<std::string, Tensor>> state() const override;  // "m.<i>", "v.<i>", "t" (steps)
+  void load_state(const std::map<std::string, Tensor>& s, const std::string& source) override;
 
  private:
   AdamWOptions o_;
