@@ -9,10 +9,13 @@
 // being the master's logits on its whole image (replay.h: image_rows); --region-targets the same
 // views, each with the master's class map averaged over its box (region_targets.h).
 // AdamW or SGD, cosine schedule with linear warm-up, the epoch of best validation accuracy kept as
-// student.safetensors. One log line per epoch.
+// student.safetensors. One log line per epoch; after each, distill_state.safetensors, from which
+// an interrupted run (or one stopped by --stop-after-epochs) resumes (distill_state.h).
 // Not here: the cache itself (soft_labels*.cpp). Tested by the end-to-end case of test_train_pipeline.
+#include <filesystem>
 #include <fstream>
 
+#include "apps/train/distill_state.h"
 #include "apps/train/replay.h"
 #include "apps/train/student_step.h"
 #include "engine/error.h"
@@ -59,11 +62,25 @@ void run_distill(Context& c) {
     }
   }
 
-  Net student = make_student(c, "apps/train " +
-                                    std::string(use_master ? (o.online ? "distilled online" : "distilled") : "CE baseline") +
-                                    " in " + c.dir.path());
-  Net best = make_student(c, student.source);
+  const std::string source = "apps/train " +
+                             std::string(use_master ? (o.online ? "distilled online" : "distilled") : "CE baseline") +
+                             " in " + c.dir.path();
+  Net student = make_student(c, source);
+  Net best = make_student(c, source);
+  // Resume from the last finished epoch of an interrupted run of the same settings (distill_state.h).
+  const std::string state_path = c.dir.file("distill_state.safetensors");
+  const std::string state_key = distill_state_key(c);
+  DistillState state;
+  std::string why;
+  const bool resumed = state.read(state_path, state_key, *student.model, *best.model, why);
+  if (!resumed && why != "none") {
+    c.dir.log("distill: %s ignored (%s): starting over", state_path.c_str(), why.c_str());
+    student = make_student(c, source);  // a failed read may have loaded part of it
+    best = make_student(c, source);
+    state = DistillState();
+  }
   auto opt = make_student_optimizer(o, student.model->parameters());
+  if (resumed) state.restore_optimizer(*opt, state_path);
   const int bs = o.batch_size, N = train.n;
   const int64_t epoch_steps = steps_per_epoch(N, bs);
   const int64_t total = epoch_steps * o.epochs;
@@ -80,12 +97,13 @@ void run_distill(Context& c) {
             o.optimizer.c_str(), o.crop_min, o.kd_correct ? ", corrected master" : "",
             cached && o.whole_view ? ", + whole-image view" : "", cached && o.replay_flip ? ", replay flips" : "",
             use_master && o.fresh_epochs ? ", odd epochs fresh views with CE" : "");
-  const double t0 = now_seconds();
-  double best_acc = -1.0;
-  int best_epoch = 0;
-  int64_t step = 0;
-  std::vector<double> epoch_s;
-  for (int e = 0; e < o.epochs; ++e) {
+  if (resumed)
+    c.dir.log("distill: resuming after epoch %d/%d (best val acc %.4f at epoch %d) from %s", state.epochs_done,
+              o.epochs, state.best_acc, state.best_epoch, state_path.c_str());
+  double t0 = now_seconds();
+  int64_t& step = state.step;
+  int done_here = 0;
+  for (int e = state.epochs_done; e < o.epochs; ++e) {
     const double te = now_seconds();
     std::vector<int> order(static_cast<size_t>(N));
     for (int i = 0; i < N; ++i) order[size_t(i)] = i;
@@ -114,27 +132,37 @@ void run_distill(Context& c) {
       seen += int64_t(b.idx.size());
     }
     const double train_s = now_seconds() - te;
-    epoch_s.push_back(train_s);
+    state.epoch_s.push_back(train_s);
     const double va = accuracy(predict_classes(*student.model, c.data.val, o.student_size, student.mean, student.std,
                                                bs, c.device),
                                c.data.val.labels);
-    if (va > best_acc) {
-      best_acc = va;
-      best_epoch = e + 1;
+    if (va > state.best_acc) {
+      state.best_acc = va;
+      state.best_epoch = e + 1;
       copy_matching_state(*best.model, *student.model);
     }
     c.dir.log("distill: epoch %d/%d loss %.4f train acc %.4f val acc %.4f %.1f images/s", e + 1, o.epochs,
               seen ? loss_sum / double(seen) : 0.0, seen ? double(correct) / double(seen) : 0.0, va,
               double(seen) / train_s);
+    state.epochs_done = e + 1;
+    const double t1 = now_seconds();
+    state.seconds += t1 - t0;
+    t0 = t1;
+    state.write(state_path, state_key, *student.model, *best.model, *opt);
+    if (++done_here == o.stop_after_epochs && e + 1 < o.epochs) {
+      c.dir.log("distill: stopped after epoch %d/%d (--stop-after-epochs %d); the same command resumes from %s",
+                e + 1, o.epochs, o.stop_after_epochs, state_path.c_str());
+      return;
+    }
   }
   save_net(best, c.dir.file("student.safetensors"));
-  const double dt = now_seconds() - t0;
-  c.dir.log("distill: best val acc %.4f at epoch %d, %.1f s -> %s", best_acc, best_epoch, dt,
+  std::filesystem::remove(state_path);  // the schedule is done: nothing to resume
+  c.dir.log("distill: best val acc %.4f at epoch %d, %.1f s -> %s", state.best_acc, state.best_epoch, state.seconds,
             c.dir.file("student.safetensors").c_str());
-  c.dir.record_time("distill", dt);
+  c.dir.record_time("distill", state.seconds);
   // The training part of an epoch (no validation), measured on the real run: to set beside the
   // cost stage's estimate from a few steps.
-  if (!epoch_s.empty()) c.dir.record_time("distill_epoch_median", median(epoch_s));
+  if (!state.epoch_s.empty()) c.dir.record_time("distill_epoch_median", median(state.epoch_s));
 }
 
 }  // namespace cudistill::train

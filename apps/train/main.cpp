@@ -51,6 +51,9 @@ int main(int argc, char** argv) {
         .add("threads", num(d.threads), "OpenMP threads for CPU work and CPU latency (0: OpenMP's default)")
         .add("latency-runs", std::to_string(d.latency_runs), "batch-1 timed runs per model (p50/p95)")
         .add("cost-steps", std::to_string(d.cost_steps), "cost stage: timed steps of each kind")
+        .add("stop-after-epochs", num(d.stop_after_epochs),
+             "distill: stop after this many epochs of this call, keeping distill_state.safetensors; the same "
+             "command again resumes there (0: run to the end; an interrupted run resumes too)")
         .add("baseline", "", "eval: also score this student checkpoint (trained with --no-master)")
         .add("reference", "", "eval: also time this architecture (e.g. resnet152) for the ratios")
         .add_bool("online", "run the master in the distillation loop instead of the soft-label cache")
@@ -103,6 +106,7 @@ int main(int argc, char** argv) {
     o.threads = f.integer("threads");
     o.latency_runs = f.integer("latency-runs");
     o.cost_steps = f.integer("cost-steps");
+    o.stop_after_epochs = f.integer("stop-after-epochs");
     o.baseline = f.str("baseline");
     o.reference = f.str("reference");
     o.online = f.flag("online");

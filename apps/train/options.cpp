@@ -69,6 +69,7 @@ Json TrainOptions::to_json() const {
   j["threads"] = threads;
   j["latency_runs"] = latency_runs;
   j["cost_steps"] = cost_steps;
+  j["stop_after_epochs"] = stop_after_epochs;
   j["crop_min"] = crop_min;
   j["baseline"] = baseline;
   j["reference"] = reference;

@@ -38,6 +38,7 @@ struct TrainOptions {
   int cost_steps = 20;                        // cost stage: timed steps of each kind (cached, online)
   double crop_min = 0.25;                     // random crops cover [crop_min, 1] of the image area
   int seed = 0;
+  int stop_after_epochs = 0;                  // distill: stop after this many epochs of this call (0: run to the end)
   bool online = false;                        // run the master in the distillation loop (no cache)
   bool no_master = false;                     // plain CE baseline (alpha = 0), no master at all
   bool replay_views = false;                  // baseline: replay views (e mod K) as distillation does

@@ -5,7 +5,8 @@
 // (a student checkpoint saved first): the run directory's files exist and parse, metrics.json has
 // every field of DESIGN.md and its accuracies lie in [0, 1]; a corrupted cache is rebuilt;
 // --online and --no-master runs work; the cost stage and an eval with a baseline and a reference
-// architecture fill their metrics. About 10 s on 2 cores. Run: ./build/tests/test_ops -tc="train*"
+// architecture fill their metrics; a distill run stopped and resumed ends bit for bit where an
+// uninterrupted one does. About 10 s on 2 cores. Run: ./build/tests/test_ops -tc="train*"
 #include <doctest/doctest.h>
 
 #define STB_IMAGE_WRITE_IMPLEMENTATION
@@ -29,6 +30,7 @@
 #include "apps/train/stages.h"
 #include "apps/train/student_step.h"
 #include "engine/io/file.h"
+#include "engine/io/safetensors.h"
 #include "engine/io/json.h"
 #include "models/registry.h"
 
@@ -289,6 +291,81 @@ TEST_CASE("train: replay corrections and extra views") {
   }
   CHECK(mirrored > 150);
   CHECK(mirrored < 250);
+}
+
+TEST_CASE("train: a distill run stopped and resumed ends with the student of an uninterrupted run") {
+  test::TempDir tmp;
+  const fs::path root = tmp.root() / "data";
+  make_dataset(root, 16, 6);
+  TrainOptions o;
+  o.data = root.string();
+  o.device = "cpu";
+  o.no_master = true;  // the CE baseline: no master needed, and the same state machinery
+  o.stages = parse_stages("distill");
+  o.epochs = 3;
+  o.batch_size = 8;
+  o.student_size = 32;
+  o.cache_size = 32;
+  o.student_width = 0.25;
+  o.student_depth = 0.5;
+  o.val_fraction = 0.25;
+  // Straight: epochs 1 and 2 in one call (then stopped, to look at the state); split: one per call.
+  TrainOptions one = o, two = o;
+  two.run_dir = (tmp.root() / "straight").string();
+  two.stop_after_epochs = 2;
+  one.run_dir = (tmp.root() / "split").string();
+  one.stop_after_epochs = 1;
+  const fs::path state_two = fs::path(two.run_dir) / "distill_state.safetensors";
+  const fs::path state = fs::path(one.run_dir) / "distill_state.safetensors";
+  REQUIRE(run_pipeline(two) == 0);
+  REQUIRE(run_pipeline(one) == 0);  // epoch 1, then stops
+  CHECK(fs::is_regular_file(state));
+  CHECK_FALSE(fs::exists(fs::path(one.run_dir) / "student.safetensors"));  // only a finished schedule writes it
+  one.threads = 1;  // not part of the key; the sums of this tiny model do not depend on it
+  REQUIRE(run_pipeline(one) == 0);  // epoch 2 from the file
+
+  // After epoch 2 both hold the same weights, batch-norm statistics, best student, moments, step
+  // count and best epoch, bit for bit: everything the next epoch needs came through the file.
+  auto same = [](const fs::path& x, const fs::path& y) {
+    const SafetensorsFile a = read_safetensors(x.string()), b = read_safetensors(y.string());
+    REQUIRE(a.order == b.order);
+    for (const std::string& name : a.order) {
+      CAPTURE(name);
+      CHECK(a.tensors.at(name).to_vector() == b.tensors.at(name).to_vector());
+    }
+    return a.metadata;
+  };
+  const auto meta = same(state_two, state);
+  const auto meta_split = read_safetensors(state.string()).metadata;
+  CHECK(meta.at("step") == meta_split.at("step"));
+  CHECK(meta.at("best_epoch") == meta_split.at("best_epoch"));
+  CHECK(meta.at("epochs_done") == "2");
+  CHECK(read_safetensors(state.string()).tensors.count("opt.m.0"));  // AdamW's first moment of parameter 0
+
+  // Both to the end: the same student, and no state left behind.
+  one.stop_after_epochs = two.stop_after_epochs = 0;
+  REQUIRE(run_pipeline(two) == 0);
+  REQUIRE(run_pipeline(one) == 0);
+  CHECK_FALSE(fs::exists(state));
+  same(fs::path(two.run_dir) / "student.safetensors", fs::path(one.run_dir) / "student.safetensors");
+  const std::string log = read_file(one.run_dir + "/log.txt");
+  CHECK(log.find("resuming after epoch 1/3") != std::string::npos);
+  CHECK(log.find("resuming after epoch 2/3") != std::string::npos);
+  CHECK(log.find("distill: epoch 1/3") == log.rfind("distill: epoch 1/3"));  // no epoch trained twice
+  TrainOptions s = one;
+
+  // A state of other settings, or a damaged one, is not resumed: the run starts over and says why.
+  s.stop_after_epochs = 1;
+  REQUIRE(run_pipeline(s) == 0);
+  REQUIRE(fs::is_regular_file(state));
+  TrainOptions other = s;
+  other.lr *= 2;
+  REQUIRE(run_pipeline(other) == 0);
+  CHECK(read_file(s.run_dir + "/log.txt").find("ignored (written with other settings") != std::string::npos);
+  write_file_atomic(state.string(), "not a safetensors file");
+  REQUIRE(run_pipeline(s) == 0);
+  const std::string after = read_file(s.run_dir + "/log.txt");
+  CHECK(after.find("distill_state.safetensors ignored (") != after.rfind("distill_state.safetensors ignored ("));
 }
 
 TEST_CASE("train: end-to-end tiny run writes a complete run directory") {
