@@ -447,6 +447,22 @@ TEST_CASE("train: end-to-end tiny run writes a complete run directory") {
   for (const char* k : {"gpu", "cuda", "cudnn", "cpu", "git"}) CHECK(mj.at("environment").contains(k));
   CHECK(read_file((run / "report.md").string()).find("Confusion matrix") != std::string::npos);
 
+  // A distilled run (the cache, the master's sha256 in the state's key) stopped after epoch 1
+  // resumes there and writes the student of the uninterrupted run above.
+  {
+    const std::string first = read_file((run / "student.safetensors").string());
+    TrainOptions r = o;
+    r.stages = parse_stages("distill");
+    r.stop_after_epochs = 1;
+    REQUIRE(run_pipeline(r) == 0);
+    CHECK(fs::is_regular_file(run / "distill_state.safetensors"));
+    r.stop_after_epochs = 0;
+    REQUIRE(run_pipeline(r) == 0);
+    CHECK(read_file((run / "log.txt").string()).find("resuming after epoch 1/2") != std::string::npos);
+    CHECK_FALSE(fs::exists(run / "distill_state.safetensors"));
+    CHECK(read_file((run / "student.safetensors").string()) == first);
+  }
+
   // A corrupted cache is detected and rebuilt, byte for byte the same (views and master are seeded).
   const std::string good = read_file((run / "soft_labels.bin").string());
   std::string bad = good;
