@@ -73,7 +73,7 @@ void run_distill(Context& c) {
   DistillState state;
   std::string why;
   const bool resumed = state.read(state_path, state_key, *student.model, *best.model, why);
-  if (!resumed && why != "none") {
+  if (!resumed && !why.empty()) {
     c.dir.log("distill: %s ignored (%s): starting over", state_path.c_str(), why.c_str());
     student = make_student(c, source);  // a failed read may have loaded part of it
     best = make_student(c, source);

@@ -60,10 +60,8 @@ std::string distill_state_key(const Context& c) {
 
 bool DistillState::read(const std::string& path, const std::string& key, Module& student, Module& best,
                         std::string& why) {
-  if (!std::filesystem::exists(path)) {
-    why = "none";
-    return false;
-  }
+  why.clear();
+  if (!std::filesystem::exists(path)) return false;
   try {
     SafetensorsFile f = read_safetensors(path);
     auto meta = [&](const char* k) -> const std::string& {

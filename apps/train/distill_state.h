@@ -36,7 +36,8 @@ class DistillState {
 
   // Reads `path` when it exists and belongs to `key`: fills the fields above and loads the
   // student's and the best student's tensors (before the optimizer is built over the student's
-  // parameters: loading replaces them). Returns false, with the reason in `why`, otherwise.
+  // parameters: loading replaces them). Returns false otherwise, the reason in `why` (empty when
+  // there is no file: a fresh start, nothing to report).
   bool read(const std::string& path, const std::string& key, Module& student, Module& best, std::string& why);
   // The optimizer's part of what read() found.
   void restore_optimizer(Optimizer& opt, const std::string& path) const;
