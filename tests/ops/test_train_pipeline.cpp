@@ -65,6 +65,21 @@ void make_dataset(const fs::path& root, int train_per_class, int test_per_class)
     }
 }
 
+// The settings every tiny run here shares: the generated data at its native 32 px, batches of 8,
+// a quarter-width student, a quarter of each class held out.
+TrainOptions tiny_options(const fs::path& root) {
+  TrainOptions o;
+  o.data = root.string();
+  o.device = "cpu";
+  o.batch_size = 8;
+  o.student_size = 32;
+  o.cache_size = 32;
+  o.student_width = 0.25;
+  o.student_depth = 0.5;
+  o.val_fraction = 0.25;
+  return o;
+}
+
 SoftLabels synthetic_soft_labels() {
   SoftLabels s;
   s.images = 3, s.views = 2, s.classes = 5;
@@ -297,18 +312,10 @@ TEST_CASE("train: a distill run stopped and resumed ends with the student of an 
   test::TempDir tmp;
   const fs::path root = tmp.root() / "data";
   make_dataset(root, 16, 6);
-  TrainOptions o;
-  o.data = root.string();
-  o.device = "cpu";
+  TrainOptions o = tiny_options(root);
   o.no_master = true;  // the CE baseline: no master needed, and the same state machinery
   o.stages = parse_stages("distill");
   o.epochs = 3;
-  o.batch_size = 8;
-  o.student_size = 32;
-  o.cache_size = 32;
-  o.student_width = 0.25;
-  o.student_depth = 0.5;
-  o.val_fraction = 0.25;
   // Straight: epochs 1 and 2 in one call (then stopped, to look at the state); split: one per call.
   TrainOptions one = o, two = o;
   two.run_dir = (tmp.root() / "straight").string();
@@ -391,21 +398,13 @@ TEST_CASE("train: end-to-end tiny run writes a complete run directory") {
   const std::string master_path = (tmp.root() / "master_in.safetensors").string();
   save_net(m, master_path);
 
-  TrainOptions o;
-  o.data = root.string();
+  TrainOptions o = tiny_options(root);
   o.run_dir = run.string();
   o.master = master_path;
-  o.device = "cpu";
   o.epochs = 2;
   o.head_epochs = 3;
-  o.batch_size = 8;
-  o.student_size = 32;
-  o.cache_size = 32;
   o.views = 2;
-  o.student_width = 0.25;
-  o.student_depth = 0.5;
   o.latency_runs = 3;
-  o.val_fraction = 0.25;
   REQUIRE(run_pipeline(o) == 0);
 
   for (const char* f : {"config.json", "features.safetensors", "master.safetensors", "soft_labels.bin",
