@@ -28,12 +28,6 @@ std::vector<std::pair<std::string, Tensor>> prefixed(const std::string& prefix,
   return v;
 }
 
-std::vector<std::pair<std::string, Tensor>> module_state(Module& m) {
-  std::vector<std::pair<std::string, Tensor>> out;
-  for (const auto& [name, t] : m.state()) out.emplace_back(name, t->detach().to(Device::CPU));
-  return out;
-}
-
 // The tensors of f under `prefix`, the prefix dropped.
 std::vector<std::pair<std::string, Tensor>> under(const SafetensorsFile& f, const std::string& prefix) {
   std::vector<std::pair<std::string, Tensor>> out;
@@ -95,8 +89,8 @@ void DistillState::restore_optimizer(Optimizer& opt, const std::string& path) co
 
 void DistillState::write(const std::string& path, const std::string& key, Module& student, Module& best,
                          const Optimizer& opt) const {
-  std::vector<std::pair<std::string, Tensor>> tensors = prefixed("student.", module_state(student));
-  for (auto& t : prefixed("best.", module_state(best))) tensors.push_back(std::move(t));
+  std::vector<std::pair<std::string, Tensor>> tensors = prefixed("student.", state_tensors(student));
+  for (auto& t : prefixed("best.", state_tensors(best))) tensors.push_back(std::move(t));
   for (auto& t : prefixed("opt.", opt.state())) tensors.push_back(std::move(t));
   Json times = Json::array();
   for (double s : epoch_s) times.push_back(s);

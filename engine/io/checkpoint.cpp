@@ -66,10 +66,14 @@ void load_state(Module& model, const std::vector<std::pair<std::string, Tensor>>
   }
 }
 
-void save_checkpoint(Module& model, const std::string& path, const std::map<std::string, std::string>& metadata) {
+std::vector<std::pair<std::string, Tensor>> state_tensors(Module& model) {
   std::vector<std::pair<std::string, Tensor>> tensors;
   for (const auto& [name, t] : model.state()) tensors.emplace_back(name, t->detach().to(Device::CPU));
-  write_safetensors(path, tensors, metadata);
+  return tensors;
+}
+
+void save_checkpoint(Module& model, const std::string& path, const std::map<std::string, std::string>& metadata) {
+  write_safetensors(path, state_tensors(model), metadata);
 }
 
 std::map<std::string, std::string> load_checkpoint(Module& model, const std::string& path) {

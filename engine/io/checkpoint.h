@@ -21,6 +21,8 @@ namespace cudistill {
 void load_state(Module& model, const std::vector<std::pair<std::string, Tensor>>& tensors, const std::string& source,
                 const std::vector<std::string>& ignore = {});
 
+// The model's parameters and buffers by name, as CPU tensors (what a checkpoint stores).
+std::vector<std::pair<std::string, Tensor>> state_tensors(Module& model);
 // Writes the model's state (CPU copies, float32) and the metadata, atomically.
 void save_checkpoint(Module& model, const std::string& path, const std::map<std::string, std::string>& metadata);
 // Reads a checkpoint written by save_checkpoint (or any safetensors file with the same names)
