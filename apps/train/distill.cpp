@@ -9,13 +9,16 @@
 // being the master's logits on its whole image (replay.h: image_rows); --region-targets the same
 // views, each with the master's class map averaged over its box (region_targets.h).
 // AdamW or SGD, cosine schedule with linear warm-up, the epoch of best validation accuracy kept as
-// student.safetensors. One log line per epoch; after each, distill_state.safetensors, from which
+// student.safetensors; with --ema D, the moving average of the weights is what is validated and
+// kept (ema.h). One log line per epoch; after each, distill_state.safetensors, from which
 // an interrupted run (or one stopped by --stop-after-epochs) resumes (distill_state.h).
 // Not here: the cache itself (soft_labels*.cpp). Tested by the end-to-end case of test_train_pipeline.
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 
 #include "apps/train/distill_state.h"
+#include "apps/train/ema.h"
 #include "apps/train/replay.h"
 #include "apps/train/student_step.h"
 #include "engine/error.h"
@@ -67,18 +70,29 @@ void run_distill(Context& c) {
                              " in " + c.dir.path();
   Net student = make_student(c, source);
   Net best = make_student(c, source);
+  // --ema: the moving average starts as the initial student and is never trained itself.
+  Net ema;
+  auto start_ema = [&] {
+    if (o.ema <= 0) return;
+    ema = make_student(c, source);
+    copy_matching_state(*ema.model, *student.model);
+    ema.model->eval();
+  };
+  start_ema();
   // Resume from the last finished epoch of an interrupted run of the same settings (distill_state.h).
   const std::string state_path = c.dir.file("distill_state.safetensors");
   const std::string state_key = distill_state_key(c);
   DistillState state;
   std::string why;
-  const bool resumed = state.read(state_path, state_key, *student.model, *best.model, why);
+  const bool resumed = state.read(state_path, state_key, *student.model, *best.model, ema.model.get(), why);
   if (!resumed && !why.empty()) {
     c.dir.log("distill: %s ignored (%s): starting over", state_path.c_str(), why.c_str());
     student = make_student(c, source);  // a failed read may have loaded part of it
     best = make_student(c, source);
+    start_ema();
     state = DistillState();
   }
+  Module* const ema_model = ema.model.get();  // null without --ema
   auto opt = make_student_optimizer(o, student.model->parameters());
   if (resumed) state.restore_optimizer(*opt, state_path);
   const int bs = o.batch_size, N = train.n;
@@ -86,7 +100,10 @@ void run_distill(Context& c) {
   const int64_t total = epoch_steps * o.epochs;
   // A warm-up as long as the run (1-epoch smoke runs) is shortened: cosine_lr needs total > warmup.
   const int64_t warmup = std::max<int64_t>(0, std::min<int64_t>(epoch_steps * o.warmup_epochs, total - 1));
-  c.dir.log("distill: student %.2fx%.2f, %lld parameters, %dpx, %s, %d epochs, %s, crops of %.2f-1 of the area%s%s%s%s",
+  char ema_note[80] = "";
+  if (ema_model)
+    std::snprintf(ema_note, sizeof ema_note, ", moving average of the weights (decay %g) validated and kept", o.ema);
+  c.dir.log("distill: student %.2fx%.2f, %lld parameters, %dpx, %s, %d epochs, %s, crops of %.2f-1 of the area%s%s%s%s%s",
             o.student_width, o.student_depth, (long long)student.model->num_parameters(), o.student_size,
             use_master ? (o.online            ? "online master"
                         : o.image_targets   ? "whole-image targets"
@@ -96,7 +113,8 @@ void run_distill(Context& c) {
             o.epochs,
             o.optimizer.c_str(), o.crop_min, o.kd_correct ? ", corrected master" : "",
             cached && o.whole_view ? ", + whole-image view" : "", cached && o.replay_flip ? ", replay flips" : "",
-            use_master && o.fresh_epochs ? ", odd epochs fresh views with CE" : "");
+            use_master && o.fresh_epochs ? ", odd epochs fresh views with CE" : "",
+            ema_note);
   if (resumed)
     c.dir.log("distill: resuming after epoch %d/%d (best val acc %.4f at epoch %d) from %s", state.epochs_done,
               o.epochs, state.best_acc, state.best_epoch, state_path.c_str());
@@ -126,6 +144,7 @@ void run_distill(Context& c) {
                                                   o.region_targets ? &maps : nullptr)
                                   : Tensor();
       const StepResult r = student_step(c, student, *opt, b, m_logits, cosine_lr(o.lr, step++, total, warmup));
+      if (ema_model) ema_update(*ema_model, *student.model, o.ema);
       loss_sum += r.loss * double(b.idx.size());
       const std::vector<int> pred = argmax_rows(r.logits);
       for (size_t i = 0; i < b.idx.size(); ++i) correct += pred[i] == train.labels[size_t(b.idx[i])];
@@ -133,22 +152,28 @@ void run_distill(Context& c) {
     }
     const double train_s = now_seconds() - te;
     state.epoch_s.push_back(train_s);
-    const double va = accuracy(predict_classes(*student.model, c.data.val, o.student_size, student.mean, student.std,
-                                               bs, c.device),
-                               c.data.val.labels);
+    auto val_acc = [&](Module& m) {
+      return accuracy(predict_classes(m, c.data.val, o.student_size, student.mean, student.std, bs, c.device),
+                      c.data.val.labels);
+    };
+    // The model that is selected: the moving average with --ema, else the student itself.
+    Module& judged = ema_model ? *ema_model : *student.model;
+    const double va = val_acc(judged);
     if (va > state.best_acc) {
       state.best_acc = va;
       state.best_epoch = e + 1;
-      copy_matching_state(*best.model, *student.model);
+      copy_matching_state(*best.model, judged);
     }
-    c.dir.log("distill: epoch %d/%d loss %.4f train acc %.4f val acc %.4f %.1f images/s", e + 1, o.epochs,
-              seen ? loss_sum / double(seen) : 0.0, seen ? double(correct) / double(seen) : 0.0, va,
+    char live[40] = "";
+    if (ema_model) std::snprintf(live, sizeof live, " (live weights %.4f)", val_acc(*student.model));
+    c.dir.log("distill: epoch %d/%d loss %.4f train acc %.4f val acc %.4f%s %.1f images/s", e + 1, o.epochs,
+              seen ? loss_sum / double(seen) : 0.0, seen ? double(correct) / double(seen) : 0.0, va, live,
               double(seen) / train_s);
     state.epochs_done = e + 1;
     const double t1 = now_seconds();
     state.seconds += t1 - t0;
     t0 = t1;
-    state.write(state_path, state_key, *student.model, *best.model, *opt);
+    state.write(state_path, state_key, *student.model, *best.model, ema_model, *opt);
     if (++done_here == o.stop_after_epochs && e + 1 < o.epochs) {
       c.dir.log("distill: stopped after epoch %d/%d (--stop-after-epochs %d); the same command resumes from %s",
                 e + 1, o.epochs, o.stop_after_epochs, state_path.c_str());

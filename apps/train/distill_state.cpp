@@ -1,5 +1,5 @@
-// train/distill_state.cpp: see distill_state.h. One safetensors file: "student.*", "best.*" and
-// "opt.*" tensors; the progress and the key in its metadata.
+// train/distill_state.cpp: see distill_state.h. One safetensors file: "student.*", "best.*",
+// "opt.*" and (with --ema) "ema.*" tensors; the progress and the key in its metadata.
 #include "apps/train/distill_state.h"
 
 #include <cstdio>
@@ -53,7 +53,7 @@ std::string distill_state_key(const Context& c) {
 }
 
 bool DistillState::read(const std::string& path, const std::string& key, Module& student, Module& best,
-                        std::string& why) {
+                        Module* ema, std::string& why) {
   why.clear();
   if (!std::filesystem::exists(path)) return false;
   try {
@@ -76,6 +76,7 @@ bool DistillState::read(const std::string& path, const std::string& key, Module&
     for (const Json& s : times.as_array()) epoch_s.push_back(s.as_double());
     load_state(student, under(f, "student."), path + " (student)");
     load_state(best, under(f, "best."), path + " (best student)");
+    if (ema) load_state(*ema, under(f, "ema."), path + " (moving average)");
     opt_.clear();
     for (auto& [name, t] : under(f, "opt.")) opt_[name] = t;
     return true;
@@ -88,9 +89,11 @@ bool DistillState::read(const std::string& path, const std::string& key, Module&
 void DistillState::restore_optimizer(Optimizer& opt, const std::string& path) const { opt.load_state(opt_, path); }
 
 void DistillState::write(const std::string& path, const std::string& key, Module& student, Module& best,
-                         const Optimizer& opt) const {
+                         Module* ema, const Optimizer& opt) const {
   std::vector<std::pair<std::string, Tensor>> tensors = prefixed("student.", state_tensors(student));
   for (auto& t : prefixed("best.", state_tensors(best))) tensors.push_back(std::move(t));
+  if (ema)
+    for (auto& t : prefixed("ema.", state_tensors(*ema))) tensors.push_back(std::move(t));
   for (auto& t : prefixed("opt.", opt.state())) tensors.push_back(std::move(t));
   Json times = Json::array();
   for (double s : epoch_s) times.push_back(s);

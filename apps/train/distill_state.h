@@ -1,6 +1,6 @@
 // train/distill_state.h: where the distill stage resumes. After every epoch the stage writes
 // distill_state.safetensors (atomically): the student being trained, the best student so far,
-// the optimizer's moments and step counts, and where the schedule stands (epochs done, step,
+// the optimizer's moments and step counts, the moving average of the weights (--ema; ema.h), and where the schedule stands (epochs done, step,
 // best accuracy and its epoch, the epochs' times). Nothing else needs saving, because everything
 // else an epoch uses is a function of (seed, epoch): the shuffle, the views, the learning rate.
 // So a run stopped at any moment (Ctrl-C, a killed job, --stop-after-epochs, the end of a
@@ -38,10 +38,12 @@ class DistillState {
   // student's and the best student's tensors (before the optimizer is built over the student's
   // parameters: loading replaces them). Returns false otherwise, the reason in `why` (empty when
   // there is no file: a fresh start, nothing to report).
-  bool read(const std::string& path, const std::string& key, Module& student, Module& best, std::string& why);
+  // `ema`: the moving average's module with --ema, else null (the file then has none).
+  bool read(const std::string& path, const std::string& key, Module& student, Module& best, Module* ema,
+            std::string& why);
   // The optimizer's part of what read() found.
   void restore_optimizer(Optimizer& opt, const std::string& path) const;
-  void write(const std::string& path, const std::string& key, Module& student, Module& best,
+  void write(const std::string& path, const std::string& key, Module& student, Module& best, Module* ema,
              const Optimizer& opt) const;
 
  private:

@@ -37,6 +37,8 @@ int main(int argc, char** argv) {
         .add("batch-size", std::to_string(d.batch_size), "batch size (every stage)")
         .add("lr", num(d.lr), "student learning rate (peak of the cosine schedule)")
         .add("weight-decay", num(d.weight_decay), "student weight decay (decoupled for AdamW)")
+        .add("ema", num(d.ema), "decay D of a moving average of the student's weights, updated every step and "
+                                "the one validated and kept (e.g. 0.998: about the last 500 steps); 0: off")
         .add("head-lr", num(d.head_lr), "head learning rate (AdamW)")
         .add("optimizer", d.optimizer, "student optimizer: adamw or sgd (momentum 0.9, Nesterov)")
         .add("master-size", num(d.master_size), "master input size (0: the checkpoint's input_size)")
@@ -92,6 +94,7 @@ int main(int argc, char** argv) {
     o.batch_size = f.integer("batch-size");
     o.lr = f.number("lr");
     o.weight_decay = f.number("weight-decay");
+    o.ema = f.number("ema");
     o.head_lr = f.number("head-lr");
     o.optimizer = f.str("optimizer");
     o.master_size = f.integer("master-size");
@@ -119,6 +122,8 @@ int main(int argc, char** argv) {
     o.image_targets = f.flag("image-targets");
     o.region_targets = f.flag("region-targets");
     o.head_views = f.flag("head-views");
+    USER_CHECK(o.ema >= 0 && o.ema < 1, "train: --ema must be in [0, 1) (0: off; 0.998 averages about the last 500 steps), not ",
+               o.ema);
     USER_CHECK(o.no_master || !o.master.empty() || !(o.has_stage("features") || o.has_stage("head")),
                "train: --master is required (or --no-master for the CE baseline)");
     return train::run_pipeline(o);

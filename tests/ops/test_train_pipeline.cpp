@@ -6,7 +6,8 @@
 // every field of DESIGN.md and its accuracies lie in [0, 1]; a corrupted cache is rebuilt;
 // --online and --no-master runs work; the cost stage and an eval with a baseline and a reference
 // architecture fill their metrics; a distill run stopped and resumed ends bit for bit where an
-// uninterrupted one does. About 10 s on 2 cores. Run: ./build/tests/test_ops -tc="train*"
+// uninterrupted one does; the moving average of --ema follows its formula, is what the stage keeps,
+// and resumes like the rest. About 10 s on 2 cores. Run: ./build/tests/test_ops -tc="train*"
 #include <doctest/doctest.h>
 
 #define STB_IMAGE_WRITE_IMPLEMENTATION
@@ -17,12 +18,14 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <string>
 #include <vector>
 
 #include "expect_error.h"
 #include "tempdir.h"
 #include "apps/train/data.h"
+#include "apps/train/ema.h"
 #include "apps/train/model_parts.h"
 #include "apps/train/region_targets.h"
 #include "apps/train/replay.h"
@@ -373,6 +376,90 @@ TEST_CASE("train: a distill run stopped and resumed ends with the student of an 
   REQUIRE(run_pipeline(s) == 0);
   const std::string after = read_file(s.run_dir + "/log.txt");
   CHECK(after.find("distill_state.safetensors ignored (") != after.rfind("distill_state.safetensors ignored ("));
+}
+
+TEST_CASE("train: ema_update moves every tensor (1 - decay) of the way to the live student") {
+  ModelSpec spec;
+  spec.arch = "student";
+  spec.num_classes = 3;
+  spec.width = 0.25;
+  spec.depth = 0.5;
+  ModulePtr shadow = make_model(spec);
+  spec.seed = 7;  // other initial weights: every tensor differs from the shadow's
+  ModulePtr live = make_model(spec);
+  // Running statistics as a few training steps would leave them (they start as zeros and ones in both).
+  for (auto& [name, t] : live->state())
+    if (name.find("running_") != std::string::npos || name.find("num_batches") != std::string::npos) {
+      std::vector<double> v = t->to_vector();
+      for (size_t i = 0; i < v.size(); ++i) v[i] = 0.5 + 0.25 * double(i % 5);
+      *t = Tensor::from_vector(v, t->shape());
+    }
+  std::map<std::string, std::vector<double>> before, target;
+  for (auto& [name, t] : shadow->state()) before[name] = t->to_vector();
+  for (auto& [name, t] : live->state()) target[name] = t->to_vector();
+
+  ema_update(*shadow, *live, 0.75);
+  int averaged = 0;
+  for (auto& [name, t] : shadow->state()) {
+    CAPTURE(name);
+    const std::vector<double> got = t->to_vector();
+    const bool count = name.find("num_batches_tracked") != std::string::npos;
+    for (size_t i = 0; i < got.size(); ++i) {
+      const double want = count ? target[name][i] : 0.75 * before[name][i] + 0.25 * target[name][i];
+      REQUIRE(got[i] == doctest::Approx(want).epsilon(1e-6));
+    }
+    averaged += !count;
+  }
+  CHECK(averaged > 10);  // weights, biases, gammas, betas and running statistics all took part
+  CHECK(shadow->state().at("fc.weight")->to_vector() != target["fc.weight"]);
+
+  // decay 0 is a plain copy; a decay of 1 (never moves) or a student of another shape is refused.
+  ema_update(*shadow, *live, 0.0);
+  for (auto& [name, t] : shadow->state()) CHECK(t->to_vector() == target[name]);
+  CHECK_THROWS(ema_update(*shadow, *live, 1.0));
+  spec.width = 0.5;
+  ModulePtr wider = make_model(spec);
+  CHECK_THROWS(ema_update(*shadow, *wider, 0.5));
+}
+
+TEST_CASE("train: ema keeps the moving average as the student and resumes it bit for bit") {
+  test::TempDir tmp;
+  const fs::path root = tmp.root() / "data";
+  make_dataset(root, 16, 6);
+  TrainOptions o = tiny_options(root);
+  o.no_master = true;
+  o.stages = parse_stages("distill");
+  o.epochs = 3;
+  o.ema = 0.5;
+  TrainOptions straight = o, split = o;
+  straight.run_dir = (tmp.root() / "straight").string();
+  straight.stop_after_epochs = 2;
+  split.run_dir = (tmp.root() / "split").string();
+  split.stop_after_epochs = 1;
+  const std::string split_state = split.run_dir + "/distill_state.safetensors";
+  REQUIRE(run_pipeline(split) == 0);  // epoch 1, then stops
+
+  // After epoch 1 the state holds the average beside the live student, and the best student (epoch
+  // 1 is always the best so far) is the average, not the live weights.
+  const SafetensorsFile st = read_safetensors(split_state);
+  REQUIRE(st.tensors.count("ema.fc.weight"));
+  CHECK(st.tensors.at("best.fc.weight").to_vector() == st.tensors.at("ema.fc.weight").to_vector());
+  CHECK(st.tensors.at("best.fc.weight").to_vector() != st.tensors.at("student.fc.weight").to_vector());
+
+  // Epoch 2 from the file ends where two epochs in one call do: the average too, bit for bit.
+  REQUIRE(run_pipeline(split) == 0);
+  REQUIRE(run_pipeline(straight) == 0);
+  const SafetensorsFile a = read_safetensors(straight.run_dir + "/distill_state.safetensors");
+  const SafetensorsFile b = read_safetensors(split_state);
+  REQUIRE(a.order == b.order);
+  for (const std::string& name : a.order) {
+    CAPTURE(name);
+    CHECK(a.tensors.at(name).to_vector() == b.tensors.at(name).to_vector());
+  }
+  const std::string log = read_file(split.run_dir + "/log.txt");
+  CHECK(log.find("resuming after epoch 1/3") != std::string::npos);
+  CHECK(log.find("(live weights 0.") != std::string::npos);
+  CHECK(log.find("moving average of the weights (decay 0.5)") != std::string::npos);
 }
 
 TEST_CASE("train: end-to-end tiny run writes a complete run directory") {
