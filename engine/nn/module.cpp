@@ -57,6 +57,11 @@ int64_t Module::state_bytes() {
   return n;
 }
 
+void Module::apply(const std::function<void(Module&)>& f) {
+  f(*this);
+  for (auto& [n, c] : children_) c->apply(f);
+}
+
 void Module::train(bool on) {
   training_ = on;
   for (auto& [n, c] : children_) c->train(on);

@@ -5,6 +5,7 @@
 // one tensor and returns one, which is all CNN classifiers need.
 // Tested in tests/ops/test_nn_modules.cpp.
 #pragma once
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -35,6 +36,9 @@ class Module {
   bool training() const { return training_; }
   void to(Device device);           // moves parameters and buffers (keeps requires_grad)
   void set_requires_grad(bool on);  // freeze (false) or unfreeze every parameter
+  // f on this module, then on each child's subtree in registration order (to reach layers of a
+  // kind, e.g. every BatchNorm2d by dynamic_cast).
+  void apply(const std::function<void(Module&)>& f);
 
  protected:
   Tensor& register_parameter(const std::string& name, Tensor t);

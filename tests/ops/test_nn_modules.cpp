@@ -1,5 +1,5 @@
 // test_nn_modules.cpp: Module naming (torchvision-style dotted state-dict names), parameter
-// counting, train/eval propagation, freezing, and the MAC counter.
+// counting, train/eval propagation, freezing, apply's visiting order, and the MAC counter.
 // Run: ./build/tests/test_ops -tc="nn:*"
 #include <doctest/doctest.h>
 
@@ -58,6 +58,17 @@ TEST_CASE("nn: train/eval reaches every child; freezing stops gradients") {
   net.set_requires_grad(false);
   for (const Tensor& p : net.parameters()) CHECK_FALSE(p.grad().defined());
   CHECK_FALSE(net.forward(x).requires_grad());  // a frozen network records no graph
+}
+
+TEST_CASE("nn: apply visits the module, then every descendant in registration order") {
+  Rng rng(3);
+  auto a = std::make_shared<Stem>(rng), b = std::make_shared<Stem>(rng);
+  Sequential net;
+  net.add(a).add(b);
+  std::vector<Module*> seen;
+  net.apply([&](Module& m) { seen.push_back(&m); });
+  const std::vector<Module*> want = {&net, a.get(), a->conv.get(), a->bn.get(), b.get(), b->conv.get(), b->bn.get()};
+  CHECK(seen == want);
 }
 
 TEST_CASE("nn: MacCounter counts conv and linear multiply-accumulates") {

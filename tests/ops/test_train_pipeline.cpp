@@ -33,6 +33,8 @@
 #include "apps/train/stages.h"
 #include "apps/train/student_step.h"
 #include "engine/io/file.h"
+#include "engine/nn/layers.h"
+#include "engine/ops/ops.h"
 #include "engine/io/safetensors.h"
 #include "engine/io/json.h"
 #include "models/registry.h"
@@ -378,48 +380,79 @@ TEST_CASE("train: a distill run stopped and resumed ends with the student of an 
   CHECK(after.find("distill_state.safetensors ignored (") != after.rfind("distill_state.safetensors ignored ("));
 }
 
-TEST_CASE("train: ema_update moves every tensor (1 - decay) of the way to the live student") {
+TEST_CASE("train: ema_update moves every parameter (1 - decay) of the way to the live student") {
   ModelSpec spec;
   spec.arch = "student";
   spec.num_classes = 3;
   spec.width = 0.25;
   spec.depth = 0.5;
   ModulePtr shadow = make_model(spec);
-  spec.seed = 7;  // other initial weights: every tensor differs from the shadow's
+  spec.seed = 7;  // other initial weights: every parameter differs from the shadow's
   ModulePtr live = make_model(spec);
-  // Running statistics as a few training steps would leave them (they start as zeros and ones in both).
+  // Running statistics as training would leave them (they start as zeros and ones in both).
   for (auto& [name, t] : live->state())
-    if (name.find("running_") != std::string::npos || name.find("num_batches") != std::string::npos) {
-      std::vector<double> v = t->to_vector();
-      for (size_t i = 0; i < v.size(); ++i) v[i] = 0.5 + 0.25 * double(i % 5);
-      *t = Tensor::from_vector(v, t->shape());
-    }
+    if (name.find("running_") != std::string::npos) *t = scale(*t, 3.0);
   std::map<std::string, std::vector<double>> before, target;
   for (auto& [name, t] : shadow->state()) before[name] = t->to_vector();
   for (auto& [name, t] : live->state()) target[name] = t->to_vector();
 
   ema_update(*shadow, *live, 0.75);
   int averaged = 0;
+  const auto params = shadow->named_parameters();
   for (auto& [name, t] : shadow->state()) {
     CAPTURE(name);
+    const bool is_param = std::any_of(params.begin(), params.end(), [&](const auto& p) { return p.first == name; });
     const std::vector<double> got = t->to_vector();
-    const bool count = name.find("num_batches_tracked") != std::string::npos;
     for (size_t i = 0; i < got.size(); ++i) {
-      const double want = count ? target[name][i] : 0.75 * before[name][i] + 0.25 * target[name][i];
+      const double want = is_param ? 0.75 * before[name][i] + 0.25 * target[name][i] : before[name][i];
       REQUIRE(got[i] == doctest::Approx(want).epsilon(1e-6));
     }
-    averaged += !count;
+    averaged += is_param;
   }
-  CHECK(averaged > 10);  // weights, biases, gammas, betas and running statistics all took part
+  CHECK(averaged > 10);  // conv and fc weights, biases, batch-norm gammas and betas
   CHECK(shadow->state().at("fc.weight")->to_vector() != target["fc.weight"]);
 
-  // decay 0 is a plain copy; a decay of 1 (never moves) or a student of another shape is refused.
+  // decay 0 is a plain copy of the parameters; a decay of 1 (never moves) or a student of another
+  // shape is refused.
   ema_update(*shadow, *live, 0.0);
-  for (auto& [name, t] : shadow->state()) CHECK(t->to_vector() == target[name]);
+  for (auto& [name, t] : shadow->named_parameters()) CHECK(t->to_vector() == target[name]);
   CHECK_THROWS(ema_update(*shadow, *live, 1.0));
   spec.width = 0.5;
   ModulePtr wider = make_model(spec);
   CHECK_THROWS(ema_update(*shadow, *wider, 0.5));
+}
+
+TEST_CASE("train: ema's batch-norm recalibration averages the batches' own statistics") {
+  // One batch norm over 2 channels and two batches of 2 images of 2x2 pixels.
+  BatchNorm2d bn(2);
+  Module& m = bn;
+  const std::vector<double> x0 = {1, 2, 3, 4, 0, 0, 0, 8, 5, 6, 7, 8, 1, 1, 1, 1};
+  const std::vector<double> x1 = {2, 2, 2, 2, 4, 4, 4, 0, 9, 1, 9, 1, 3, 5, 3, 5};
+  const Tensor b0 = Tensor::from_vector(x0, {2, 2, 2, 2}), b1 = Tensor::from_vector(x1, {2, 2, 2, 2});
+  // Channel c of a batch: 8 values (2 images x 4 pixels); the unbiased variance, as PyTorch keeps.
+  auto stats = [](const std::vector<double>& x, int ch, double& mean, double& var) {
+    std::vector<double> v;
+    for (int n = 0; n < 2; ++n)
+      for (int p = 0; p < 4; ++p) v.push_back(x[size_t((n * 2 + ch) * 4 + p)]);
+    mean = 0;
+    for (double a : v) mean += a / 8;
+    var = 0;
+    for (double a : v) var += (a - mean) * (a - mean) / 7;
+  };
+  m.eval();
+  recalibrate_batch_norm(m, [&](int k) { return k == 0 ? b0 : b1; }, 2);
+  CHECK_FALSE(m.training());               // the mode is restored
+  CHECK(bn.momentum() == doctest::Approx(0.1));  // and the momentum
+  const std::vector<double> rm = m.state().at("running_mean")->to_vector();
+  const std::vector<double> rv = m.state().at("running_var")->to_vector();
+  for (int ch = 0; ch < 2; ++ch) {
+    double m0, v0, m1, v1;
+    stats(x0, ch, m0, v0);
+    stats(x1, ch, m1, v1);
+    // Equal weights, whatever the statistics were before (zeros and ones here).
+    CHECK(rm[size_t(ch)] == doctest::Approx((m0 + m1) / 2).epsilon(1e-5));
+    CHECK(rv[size_t(ch)] == doctest::Approx((v0 + v1) / 2).epsilon(1e-5));
+  }
 }
 
 TEST_CASE("train: ema keeps the moving average as the student and resumes it bit for bit") {
