@@ -85,6 +85,17 @@ TrainOptions tiny_options(const fs::path& root) {
   return o;
 }
 
+// Two safetensors files hold the same tensors in the same order, bit for bit; returns x's metadata.
+std::map<std::string, std::string> check_same_tensors(const fs::path& x, const fs::path& y) {
+  const SafetensorsFile a = read_safetensors(x.string()), b = read_safetensors(y.string());
+  REQUIRE(a.order == b.order);
+  for (const std::string& name : a.order) {
+    CAPTURE(name);
+    CHECK(a.tensors.at(name).to_vector() == b.tensors.at(name).to_vector());
+  }
+  return a.metadata;
+}
+
 SoftLabels synthetic_soft_labels() {
   SoftLabels s;
   s.images = 3, s.views = 2, s.classes = 5;
@@ -338,16 +349,7 @@ TEST_CASE("train: a distill run stopped and resumed ends with the student of an 
 
   // After epoch 2 both hold the same weights, batch-norm statistics, best student, moments, step
   // count and best epoch, bit for bit: everything the next epoch needs came through the file.
-  auto same = [](const fs::path& x, const fs::path& y) {
-    const SafetensorsFile a = read_safetensors(x.string()), b = read_safetensors(y.string());
-    REQUIRE(a.order == b.order);
-    for (const std::string& name : a.order) {
-      CAPTURE(name);
-      CHECK(a.tensors.at(name).to_vector() == b.tensors.at(name).to_vector());
-    }
-    return a.metadata;
-  };
-  const auto meta = same(state_two, state);
+  const auto meta = check_same_tensors(state_two, state);
   const auto meta_split = read_safetensors(state.string()).metadata;
   CHECK(meta.at("step") == meta_split.at("step"));
   CHECK(meta.at("best_epoch") == meta_split.at("best_epoch"));
@@ -359,7 +361,7 @@ TEST_CASE("train: a distill run stopped and resumed ends with the student of an 
   REQUIRE(run_pipeline(two) == 0);
   REQUIRE(run_pipeline(one) == 0);
   CHECK_FALSE(fs::exists(state));
-  same(fs::path(two.run_dir) / "student.safetensors", fs::path(one.run_dir) / "student.safetensors");
+  check_same_tensors(fs::path(two.run_dir) / "student.safetensors", fs::path(one.run_dir) / "student.safetensors");
   const std::string log = read_file(one.run_dir + "/log.txt");
   CHECK(log.find("resuming after epoch 1/3") != std::string::npos);
   CHECK(log.find("resuming after epoch 2/3") != std::string::npos);
@@ -482,13 +484,7 @@ TEST_CASE("train: ema keeps the moving average as the student and resumes it bit
   // Epoch 2 from the file ends where two epochs in one call do: the average too, bit for bit.
   REQUIRE(run_pipeline(split) == 0);
   REQUIRE(run_pipeline(straight) == 0);
-  const SafetensorsFile a = read_safetensors(straight.run_dir + "/distill_state.safetensors");
-  const SafetensorsFile b = read_safetensors(split_state);
-  REQUIRE(a.order == b.order);
-  for (const std::string& name : a.order) {
-    CAPTURE(name);
-    CHECK(a.tensors.at(name).to_vector() == b.tensors.at(name).to_vector());
-  }
+  check_same_tensors(straight.run_dir + "/distill_state.safetensors", split_state);
   const std::string log = read_file(split.run_dir + "/log.txt");
   CHECK(log.find("resuming after epoch 1/3") != std::string::npos);
   CHECK(log.find("(live weights 0.") != std::string::npos);
