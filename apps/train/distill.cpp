@@ -104,10 +104,12 @@ void run_distill(Context& c) {
   const int64_t total = epoch_steps * o.epochs;
   // A warm-up as long as the run (1-epoch smoke runs) is shortened: cosine_lr needs total > warmup.
   const int64_t warmup = std::max<int64_t>(0, std::min<int64_t>(epoch_steps * o.warmup_epochs, total - 1));
+  char cutmix_note[40] = "";
+  if (o.cutmix > 0) std::snprintf(cutmix_note, sizeof cutmix_note, ", CutMix on %g of the batches", o.cutmix);
   char ema_note[80] = "";
   if (ema_model)
     std::snprintf(ema_note, sizeof ema_note, ", moving average of the weights (decay %g) validated and kept", o.ema);
-  c.dir.log("distill: student %.2fx%.2f, %lld parameters, %dpx, %s, %d epochs, %s, crops of %.2f-1 of the area%s%s%s%s%s",
+  c.dir.log("distill: student %.2fx%.2f, %lld parameters, %dpx, %s, %d epochs, %s, crops of %.2f-1 of the area%s%s%s%s%s%s",
             o.student_width, o.student_depth, (long long)student.model->num_parameters(), o.student_size,
             use_master ? (o.online            ? "online master"
                         : o.image_targets   ? "whole-image targets"
@@ -118,7 +120,7 @@ void run_distill(Context& c) {
             o.optimizer.c_str(), o.crop_min, o.kd_correct ? ", corrected master" : "",
             cached && o.whole_view ? ", + whole-image view" : "", cached && o.replay_flip ? ", replay flips" : "",
             use_master && o.fresh_epochs ? ", odd epochs fresh views with CE" : "",
-            ema_note);
+            cutmix_note, ema_note);
   if (resumed)
     c.dir.log("distill: resuming after epoch %d/%d (best val acc %.4f at epoch %d) from %s", state.epochs_done,
               o.epochs, state.best_acc, state.best_epoch, state_path.c_str());
@@ -138,8 +140,9 @@ void run_distill(Context& c) {
     for (int b0 = 0; b0 < N; b0 += bs) {
       std::vector<int> idx(order.begin() + b0, order.begin() + std::min(N, b0 + bs));
       if (idx.size() < 2) break;  // batch norm needs two samples
-      const StudentBatch b = plan.fresh ? fresh_student_batch(c, std::move(idx), e)
-                                        : make_student_batch(c, std::move(idx), e, plan.view, cached);
+      StudentBatch b = plan.fresh ? fresh_student_batch(c, std::move(idx), e)
+                                  : make_student_batch(c, std::move(idx), e, plan.view, cached);
+      if (o.cutmix > 0) b.patch = draw_patch(uint64_t(o.seed), step, o.cutmix, o.student_size);
       // Fresh views have no soft target, except the whole image's (--image-targets) or the class
       // map's over the box (--region-targets).
       const bool targets = o.image_targets || o.region_targets;

@@ -39,6 +39,9 @@ int main(int argc, char** argv) {
         .add("weight-decay", num(d.weight_decay), "student weight decay (decoupled for AdamW)")
         .add("ema", num(d.ema), "decay D of a moving average of the student's weights, updated every step and "
                                 "the one validated and kept (e.g. 0.998: about the last 500 steps); 0: off")
+        .add("cutmix", num(d.cutmix), "share P of the student's batches mixed by CutMix: a patch of each image's "
+                                      "partner pasted in, the target mixed by area (with --region-targets, the "
+                                      "master's class map over the mixed image); 0: off")
         .add("head-lr", num(d.head_lr), "head learning rate (AdamW)")
         .add("optimizer", d.optimizer, "student optimizer: adamw or sgd (momentum 0.9, Nesterov)")
         .add("master-size", num(d.master_size), "master input size (0: the checkpoint's input_size)")
@@ -95,6 +98,7 @@ int main(int argc, char** argv) {
     o.lr = f.number("lr");
     o.weight_decay = f.number("weight-decay");
     o.ema = f.number("ema");
+    o.cutmix = f.number("cutmix");
     o.head_lr = f.number("head-lr");
     o.optimizer = f.str("optimizer");
     o.master_size = f.integer("master-size");

@@ -61,6 +61,7 @@ Json TrainOptions::to_json() const {
   j["head_epochs"] = head_epochs;
   j["warmup_epochs"] = warmup_epochs;
   j["ema"] = ema;
+  j["cutmix"] = cutmix;
   j["batch_size"] = batch_size;
   j["master_size"] = master_size;
   j["student_size"] = student_size;

@@ -25,6 +25,7 @@ struct TrainOptions {
   double T = 4.0, alpha = 0.9;                // kd_loss temperature and weight of the KL term
   double lr = 2e-3, weight_decay = 0.05;      // student
   double ema = 0;                             // distill: decay of the weights' moving average (0: off; ema.h)
+  double cutmix = 0;                          // distill: share of batches mixed by CutMix (0: off; cutmix.h)
   double head_lr = 1e-3, head_weight_decay = 1e-4;
   double val_fraction = 0.1;
   int epochs = 30, head_epochs = 30, warmup_epochs = 1;

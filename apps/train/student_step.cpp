@@ -90,6 +90,9 @@ Tensor master_logits(const Context& c, const StudentBatch& b, const SoftLabels* 
   std::vector<int32_t> y;  // the labels correct_teacher needs (--kd-correct)
   if (c.o.kd_correct)
     for (int i : b.idx) y.push_back(c.data.train.labels[size_t(i)]);
+  if (regions && !b.patch.empty())
+    return mixed_region_rows(*regions, b.idx, b.views, b.patch, c.o.student_size, c.data.train.h, c.data.train.w,
+                             c.device);
   if (regions)
     return region_rows(*regions, b.idx, b.views, c.data.train.h, c.data.train.w, c.o.kd_correct ? y.data() : nullptr,
                        c.device);
@@ -116,9 +119,24 @@ StepResult student_step(const Context& c, Net& student, Optimizer& opt, const St
   Tensor labels = data::batch_labels(c.data.train, b.idx, c.device);
   Tensor x = data::make_batch(c.data.train, b.idx, b.views, student.input_size, student.input_size, student.mean,
                               student.std, c.device);
+  if (!b.patch.empty())
+    x = paste_patch(x,
+                    data::make_batch(c.data.train, partners_of(b.idx), partners_of(b.views), student.input_size,
+                                     student.input_size, student.mean, student.std, c.device),
+                    b.patch);
   Tensor s_logits = student.model->forward(x);
-  Tensor loss = m_logits.defined() ? kd_loss(s_logits, m_logits, labels, c.o.T, c.o.alpha)
-                                   : cross_entropy(s_logits, labels);
+  Tensor loss;
+  if (b.patch.empty()) {
+    loss = m_logits.defined() ? kd_loss(s_logits, m_logits, labels, c.o.T, c.o.alpha) : cross_entropy(s_logits, labels);
+  } else {
+    // alpha of the KL term against the mixed image's master logits, 1 - alpha of the mixed CE:
+    // kd_loss's own split, with the hard part shared between the two labels by area.
+    const Tensor ce = mixed_cross_entropy(s_logits, labels, data::batch_labels(c.data.train, partners_of(b.idx), c.device),
+                                          b.patch.share(student.input_size));
+    loss = m_logits.defined()
+               ? add(scale(kd_loss(s_logits, m_logits, Tensor(), c.o.T, 1.0), c.o.alpha), scale(ce, 1.0 - c.o.alpha))
+               : ce;
+  }
   opt.zero_grad();
   loss.backward();
   opt.set_lr(lr);

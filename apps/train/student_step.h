@@ -9,6 +9,7 @@
 #include <memory>
 #include <vector>
 
+#include "apps/train/cutmix.h"
 #include "apps/train/model_parts.h"
 #include "apps/train/region_targets.h"
 #include "apps/train/soft_labels.h"
@@ -22,6 +23,7 @@ struct StudentBatch {
   std::vector<int> idx;                  // training images (indices into c.data.train)
   std::vector<cpu::ViewParams> views;    // one crop box + flip per image
   int view = 0;                          // which cached view (soft-label replay)
+  Patch patch;                           // --cutmix: pasted from each row's partner (empty: none)
 };
 
 // Steps of one epoch over N images in batches of bs: a last batch of one image is dropped
@@ -63,6 +65,8 @@ Tensor master_logits(const Context& c, const StudentBatch& b, const SoftLabels* 
                      const std::vector<float>* whole = nullptr, const ClassMaps* regions = nullptr);
 
 // forward + loss + backward + step at learning rate `lr`. `m_logits` undefined: CE baseline.
+// With a patch (--cutmix) the images are mixed with their partners' and the CE is mixed by area
+// (cutmix.h); m_logits are then the mixed image's (mixed_region_rows).
 // Returns the loss (mean over the batch) and the student's logits (detached, on the CPU).
 struct StepResult {
   double loss = 0;

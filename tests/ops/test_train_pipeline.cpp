@@ -7,7 +7,7 @@
 // --online and --no-master runs work; the cost stage and an eval with a baseline and a reference
 // architecture fill their metrics; a distill run stopped and resumed ends bit for bit where an
 // uninterrupted one does; the moving average of --ema follows its formula, is what the stage keeps,
-// and resumes like the rest. About 10 s on 2 cores. Run: ./build/tests/test_ops -tc="train*"
+// and resumes like the rest; --cutmix's patches resume too. About 10 s on 2 cores. Run: ./build/tests/test_ops -tc="train*"
 #include <doctest/doctest.h>
 
 #define STB_IMAGE_WRITE_IMPLEMENTATION
@@ -491,6 +491,39 @@ TEST_CASE("train: ema keeps the moving average as the student and resumes it bit
   CHECK(log.find("moving average of the weights (decay 0.5)") != std::string::npos);
 }
 
+TEST_CASE("train: cutmix's patches follow the step count, so a resumed run mixes as an uninterrupted one") {
+  test::TempDir tmp;
+  const fs::path root = tmp.root() / "data";
+  make_dataset(root, 16, 6);
+  TrainOptions o = tiny_options(root);
+  o.no_master = true;  // the baseline's mixed CE; the distilled mix is in the end-to-end case
+  o.stages = parse_stages("distill");
+  o.epochs = 3;
+  o.cutmix = 1;
+  TrainOptions straight = o, split = o, plain = o;
+  straight.run_dir = (tmp.root() / "straight").string();
+  straight.stop_after_epochs = 2;
+  split.run_dir = (tmp.root() / "split").string();
+  split.stop_after_epochs = 1;
+  plain.run_dir = (tmp.root() / "plain").string();
+  plain.stop_after_epochs = 2;
+  plain.cutmix = 0;
+  REQUIRE(run_pipeline(split) == 0);
+  REQUIRE(run_pipeline(split) == 0);
+  REQUIRE(run_pipeline(straight) == 0);
+  REQUIRE(run_pipeline(plain) == 0);
+  check_same_tensors(straight.run_dir + "/distill_state.safetensors", split.run_dir + "/distill_state.safetensors");
+  // The mixing is not a no-op: without it the same seed trains other weights.
+  const SafetensorsFile a = read_safetensors(straight.run_dir + "/distill_state.safetensors");
+  const SafetensorsFile b = read_safetensors(plain.run_dir + "/distill_state.safetensors");
+  CHECK(a.tensors.at("student.fc.weight").to_vector() != b.tensors.at("student.fc.weight").to_vector());
+  CHECK(read_file(split.run_dir + "/log.txt").find("CutMix on 1 of the batches") != std::string::npos);
+  // A probability outside [0, 1] is refused, naming the flag.
+  TrainOptions bad = o;
+  bad.cutmix = 1.5;
+  CHECK(test::user_error_of([&] { run_pipeline(bad); }).find("--cutmix") != std::string::npos);
+}
+
 TEST_CASE("train: end-to-end tiny run writes a complete run directory") {
   test::TempDir tmp;
   const fs::path root = tmp.root() / "data", run = tmp.root() / "run";
@@ -656,6 +689,13 @@ TEST_CASE("train: end-to-end tiny run writes a complete run directory") {
     region.region_targets = true;
     REQUIRE(run_pipeline(region) == 0);
     CHECK(read_file((run / "log.txt").string()).find("class-map targets over each crop") != std::string::npos);
+    // --cutmix with the class maps: the mixed images' targets (cutmix.h), and the run says so.
+    TrainOptions mixed = region;
+    mixed.cutmix = 1;
+    REQUIRE(run_pipeline(mixed) == 0);
+    CHECK(read_file((run / "log.txt").string()).find("CutMix on 1 of the batches") != std::string::npos);
+    mixed.kd_correct = true;  // a corrected target of a mixed image is not defined
+    CHECK(test::user_error_of([&] { run_pipeline(mixed); }).find("--cutmix") != std::string::npos);
     region.image_targets = true;  // one or the other
     CHECK(test::user_error_of([&] { run_pipeline(region); }).find("--region-targets") != std::string::npos);
   }
