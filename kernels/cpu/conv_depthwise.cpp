@@ -16,7 +16,9 @@ namespace {
 // Output columns ow whose input column ow*stride - pad + j lies inside [0, W).
 inline void valid_range(int j, int W, int WO, int stride, int pad, int& lo, int& hi) {
   lo = std::max(0, (pad - j + stride - 1) / stride);
-  hi = std::min(WO, (W - 1 + pad - j) / stride + 1);
+  // (W - 1 + pad - j) < 0 (a tap right of a tiny image): no column; integer division would
+  // truncate it to 0 and admit column 0, reading past the plane.
+  hi = W - 1 + pad - j < 0 ? 0 : std::min(WO, (W - 1 + pad - j) / stride + 1);
   if (hi < lo) hi = lo;
 }
 }  // namespace
