@@ -2,6 +2,8 @@
 // backward pass in autograd.cpp.
 #include "engine/tensor.h"
 
+#include <algorithm>
+
 #include <functional>
 #include <iomanip>
 #include <ostream>
@@ -77,7 +79,7 @@ Tensor Tensor::full(const Shape& shape, double value, DType dtype, Device device
   dispatch_float(dtype, [&](auto tag) {
     using T = decltype(tag);
     T* p = host.data<T>();
-    for (int64_t i = 0, n = host.numel(); i < n; ++i) p[i] = T(value);
+    std::fill(p, p + host.numel(), T(value));  // memset for zeros (the gradients' first state)
   });
   return host.to(device);
 }

@@ -22,6 +22,16 @@ template <typename T>
 void batchnorm_bwd(T* dx, T* dgamma, T* dbeta, const T* dy, const T* x, const T* gamma,
                    const T* mean, const T* invstd, int N, int C, int64_t HW, bool training);
 
+// The float versions that training runs (cpu/batchnorm_fast.cpp): vectorised sums, checked
+// against the templates above (the reference, in double) in tests/kernels/test_cpu_fast.cpp.
+namespace fast {
+void batchnorm_fwd_train(float* y, float* save_mean, float* save_invstd, float* running_mean, float* running_var,
+                         const float* x, const float* gamma, const float* beta, int N, int C, int64_t HW,
+                         float momentum, float eps);
+void batchnorm_bwd(float* dx, float* dgamma, float* dbeta, const float* dy, const float* x, const float* gamma,
+                   const float* mean, const float* invstd, int N, int C, int64_t HW, bool training);
+}  // namespace fast
+
 }  // namespace cudistill::cpu
 
 // CUDA twins (kernels/cuda/batchnorm.cu): one block per channel, block reductions.

@@ -27,6 +27,12 @@ template <typename T> void conv2d_fwd(T* y, const T* x, const T* w, const T* b, 
 template <typename T> void depthwise_fwd(T* y, const T* x, const T* w, const T* b, const ConvShape& s);
 template <typename T>
 void depthwise_bwd(T* dx, T* dw, const T* dy, const T* x, const T* w, const ConvShape& s);
+// The float versions that conv2d_fwd/bwd<float> route to (cpu/conv_depthwise_fast.cpp: every tap
+// one long vectorised loop over a rearranged plane), checked against the templates above.
+namespace fast {
+void depthwise_fwd(float* y, const float* x, const float* w, const float* b, const ConvShape& s);
+void depthwise_bwd(float* dx, float* dw, const float* dy, const float* x, const float* w, const ConvShape& s);
+}  // namespace fast
 template <typename T>
 void conv2d_bwd(T* dx, T* dw, T* db, const T* dy, const T* x, const T* w, const ConvShape& s);
 

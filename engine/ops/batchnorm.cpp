@@ -2,6 +2,7 @@
 // In eval mode the normalisation constants come from the running statistics, so backward
 // treats mean and invstd as constants (kernels/batchnorm.h, `training` flag).
 #include <cmath>
+#include <type_traits>
 #include <vector>
 
 #include "engine/autograd.h"
@@ -32,9 +33,15 @@ Tensor batch_norm2d(const Tensor& x_in, const Tensor& gamma, const Tensor& beta,
         "batch_norm2d", x,
         [&](auto tag) {
           using T = decltype(tag);
-          cpu::batchnorm_fwd_train<T>(y.data<T>(), mean.data<T>(), invstd.data<T>(), running_mean.data<T>(),
-                                      running_var.data<T>(), x.data<T>(), gamma.data<T>(), beta.data<T>(), N, C, HW,
-                                      T(momentum), T(eps));
+          // float: the vectorised kernel; double (gradient checks): the reference it is tested against
+          if constexpr (std::is_same_v<T, float>)
+            cpu::fast::batchnorm_fwd_train(y.data<T>(), mean.data<T>(), invstd.data<T>(), running_mean.data<T>(),
+                                           running_var.data<T>(), x.data<T>(), gamma.data<T>(), beta.data<T>(), N, C,
+                                           HW, T(momentum), T(eps));
+          else
+            cpu::batchnorm_fwd_train<T>(y.data<T>(), mean.data<T>(), invstd.data<T>(), running_mean.data<T>(),
+                                        running_var.data<T>(), x.data<T>(), gamma.data<T>(), beta.data<T>(), N, C, HW,
+                                        T(momentum), T(eps));
         },
         CUDA_PATH(cuda::batchnorm_fwd_train(y.data<float>(), mean.data<float>(), invstd.data<float>(),
                                             running_mean.data<float>(), running_var.data<float>(), x.data<float>(),
@@ -67,8 +74,14 @@ Tensor batch_norm2d(const Tensor& x_in, const Tensor& gamma, const Tensor& beta,
                  "batch_norm2d_backward", gc,
                  [&](auto tag) {
                    using T = decltype(tag);
-                   cpu::batchnorm_bwd<T>(grad_ptr<T>(x), grad_ptr<T>(gamma), grad_ptr<T>(beta), gc.data<T>(), x.data<T>(),
-                                         gamma.data<T>(), mean.data<T>(), invstd.data<T>(), N, C, HW, training);
+                   if constexpr (std::is_same_v<T, float>)
+                     cpu::fast::batchnorm_bwd(grad_ptr<T>(x), grad_ptr<T>(gamma), grad_ptr<T>(beta), gc.data<T>(),
+                                              x.data<T>(), gamma.data<T>(), mean.data<T>(), invstd.data<T>(), N, C, HW,
+                                              training);
+                   else
+                     cpu::batchnorm_bwd<T>(grad_ptr<T>(x), grad_ptr<T>(gamma), grad_ptr<T>(beta), gc.data<T>(),
+                                           x.data<T>(), gamma.data<T>(), mean.data<T>(), invstd.data<T>(), N, C, HW,
+                                           training);
                  },
                  CUDA_PATH(cuda::batchnorm_bwd(grad_ptr<float>(x), grad_ptr<float>(gamma), grad_ptr<float>(beta), gc.data<float>(),
                                                x.data<float>(), gamma.data<float>(), mean.data<float>(),

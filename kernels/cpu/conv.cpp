@@ -9,6 +9,7 @@
 #include "kernels/conv.h"
 
 #include <cstddef>
+#include <type_traits>
 #include <vector>
 
 #include "kernels/gemm.h"
@@ -62,7 +63,10 @@ struct Geometry {  // the per-group sizes of the GEMMs
 
 template <typename T> void conv2d_fwd(T* y, const T* x, const T* w, const T* b, const ConvShape& s) {
   const Geometry g(s);
-  if (g.Cg == 1 && g.Og == 1 && s.groups > 1) return depthwise_fwd(y, x, w, b, s);
+  if (g.Cg == 1 && g.Og == 1 && s.groups > 1) {  // float: the fast kernel; double: its reference
+    if constexpr (std::is_same_v<T, float>) return fast::depthwise_fwd(y, x, w, b, s);
+    return depthwise_fwd(y, x, w, b, s);
+  }
   const int64_t tasks = int64_t(s.N) * s.groups;
 #pragma omp parallel if (s.groups > 1 && int64_t(s.N) * s.O * g.P * g.K > kParallelMinElements)
   {
@@ -99,7 +103,10 @@ void conv2d_bwd(T* dx, T* dw, T* db, const T* dy, const T* x, const T* w, const 
       }
   }
   if (!dx && !dw) return;
-  if (g.Cg == 1 && g.Og == 1 && s.groups > 1) return depthwise_bwd(dx, dw, dy, x, w, s);
+  if (g.Cg == 1 && g.Og == 1 && s.groups > 1) {
+    if constexpr (std::is_same_v<T, float>) return fast::depthwise_bwd(dx, dw, dy, x, w, s);
+    return depthwise_bwd(dx, dw, dy, x, w, s);
+  }
   // Each group owns its slice of dw and of dx, so groups run in parallel without races; the
   // images of one group are visited in order.
 #pragma omp parallel if (s.groups > 1 && int64_t(s.N) * s.O * g.P * g.K > kParallelMinElements)

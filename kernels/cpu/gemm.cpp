@@ -68,8 +68,32 @@ T* scratch(int slot, size_t n) {
 // consecutive values: group p holds X(0..W-1, p). For A the rows are rows of op(A); for B they are
 // columns of op(B). Transposing just swaps rs and cs. Rows past `rows` are zero so edge tiles can run
 // the same fully unrolled micro-kernel.
+// The two layouts a full sliver (rows == W) meets get their own loops with a fixed-size inner copy,
+// which the compiler unrolls and vectorises: rs == 1 (each group is W contiguous values: a plain
+// copy) and cs == 1 (each row is contiguous along p: a transpose, reading rows in order). Packing
+// a conv's activations costs as much as multiplying them when the GEMM is thin (1x1 convs with
+// few channels), so these loops matter.
 template <int W, typename T>
 void pack_sliver(int rows, int kc, const T* X, idx rs, idx cs, T* dst) {
+  if (rows == W && rs == 1) {
+    for (int p = 0; p < kc; ++p, dst += W) {
+      const T* src = X + p * cs;
+      for (int r = 0; r < W; ++r) dst[r] = src[r];
+    }
+    return;
+  }
+  if (rows == W && cs == 1) {
+    constexpr int P = 8;  // columns per step: W x P values read row by row, written in groups
+    int p = 0;
+    for (; p + P <= kc; p += P, dst += W * P)
+      for (int r = 0; r < W; ++r) {
+        const T* src = X + r * rs + p;
+        for (int q = 0; q < P; ++q) dst[q * W + r] = src[q];
+      }
+    for (; p < kc; ++p, dst += W)
+      for (int r = 0; r < W; ++r) dst[r] = X[r * rs + p];
+    return;
+  }
   for (int p = 0; p < kc; ++p, dst += W) {
     for (int r = 0; r < rows; ++r) dst[r] = X[r * rs + p * cs];
     for (int r = rows; r < W; ++r) dst[r] = T(0);
