@@ -22,6 +22,7 @@
 #include "engine/ops/macs.h"
 #include "kernels/gemm.h"
 #include "models/registry.h"
+#include "apps/bench/student_step.h"
 
 using namespace cudistill;
 
@@ -110,7 +111,7 @@ int bench_models(int reps, double width, double depth) {
 int main(int argc, char** argv) {
   use_short_spin_openmp(argc, argv);  // engine/threads.h: why
   int reps = 9;
-  bool quick = false, models = false;
+  bool quick = false, models = false, student_step = false;
   double width = 1.0, depth = 1.0;
   std::string json;
   for (int i = 1; i < argc; ++i) {
@@ -118,10 +119,11 @@ int main(int argc, char** argv) {
     else if (!std::strcmp(argv[i], "--json") && i + 1 < argc) json = argv[++i];
     else if (!std::strcmp(argv[i], "--quick")) quick = true;
     else if (!std::strcmp(argv[i], "--models")) models = true;
+    else if (!std::strcmp(argv[i], "--student-step")) student_step = true;
     else if (!std::strcmp(argv[i], "--width") && i + 1 < argc) width = std::atof(argv[++i]);
     else if (!std::strcmp(argv[i], "--depth") && i + 1 < argc) depth = std::atof(argv[++i]);
     else {
-      std::fprintf(stderr, "usage: bench [--reps N] [--json out.json] [--quick] [--models [--width W] [--depth D]]\n");
+      std::fprintf(stderr, "usage: bench [--reps N] [--json out.json] [--quick] [--models | --student-step] [--width W] [--depth D]\n");
       return 2;
     }
   }
@@ -129,6 +131,26 @@ int main(int argc, char** argv) {
   const int threads = omp_get_max_threads();
   std::printf("cudistill CPU bench: %s, %d OpenMP threads, median of %d runs\n\n", cpu_model().c_str(), threads, reps);
   if (models) return bench_models(reps, width, depth);
+  if (student_step) {
+    StudentStepOptions so;
+    so.width = width;
+    so.reps = reps;
+    const StudentSpeed r = bench_student_step(so);
+    std::printf("cudistill: student width %g (%lld params), batch %d, %dpx, kd_loss + AdamW: step %.2f ms, %.1f "
+                "images/s; batch-1 latency %.3f ms\n", width, (long long)r.params, so.batch, so.size, r.step_ms,
+                r.images_per_s, r.latency_ms);
+    if (!json.empty()) {  // the same fields as benchmarks/torch_student.py writes
+      const std::string tmp = json + ".tmp";
+      FILE* f = std::fopen(tmp.c_str(), "w");
+      if (!f) { std::fprintf(stderr, "bench: cannot write %s\n", tmp.c_str()); return 2; }
+      std::fprintf(f, "{\"framework\": \"cudistill\", \"threads\": %d, \"width\": %g, \"params\": %lld, "
+                   "\"batch\": %d, \"size\": %d, \"step_ms\": %.4f, \"images_per_s\": %.3f, \"latency_ms\": %.4f}\n",
+                   threads, width, (long long)r.params, so.batch, so.size, r.step_ms, r.images_per_s, r.latency_ms);
+      std::fclose(f);
+      std::rename(tmp.c_str(), json.c_str());
+    }
+    return 0;
+  }
   std::vector<Row> rows;
 
   // --- GEMM: the square case the issue targets, and two im2col shapes from ResNet layers
