@@ -25,11 +25,14 @@ void batchnorm_bwd(T* dx, T* dgamma, T* dbeta, const T* dy, const T* x, const T*
 // The float versions that training runs (cpu/batchnorm_fast.cpp): vectorised sums, checked
 // against the templates above (the reference, in double) in tests/kernels/test_cpu_fast.cpp.
 namespace fast {
+// relu: y = max(0, bn(x)) (forward); relu_out: that y, whose mask y > 0 backward applies to dy
+// first (null: no ReLU), so the pair is relu(batch_norm) in one pass each way.
 void batchnorm_fwd_train(float* y, float* save_mean, float* save_invstd, float* running_mean, float* running_var,
                          const float* x, const float* gamma, const float* beta, int N, int C, int64_t HW,
-                         float momentum, float eps);
+                         float momentum, float eps, bool relu = false);
 void batchnorm_bwd(float* dx, float* dgamma, float* dbeta, const float* dy, const float* x, const float* gamma,
-                   const float* mean, const float* invstd, int N, int C, int64_t HW, bool training);
+                   const float* mean, const float* invstd, int N, int C, int64_t HW, bool training,
+                   const float* relu_out = nullptr);
 }  // namespace fast
 
 }  // namespace cudistill::cpu

@@ -67,7 +67,7 @@ BasicBlock::BasicBlock(int in, int planes, int stride, Rng& rng) {
 }
 
 Tensor BasicBlock::forward(const Tensor& x) {
-  Tensor out = relu(bn1->forward(conv1->forward(x)));
+  Tensor out = bn1->forward_relu(conv1->forward(x));
   out = bn2->forward(conv2->forward(out));
   return relu(add(out, downsample ? downsample->forward(x) : x));
 }
@@ -83,8 +83,8 @@ Bottleneck::Bottleneck(int in, int planes, int stride, Rng& rng) {
 }
 
 Tensor Bottleneck::forward(const Tensor& x) {
-  Tensor out = relu(bn1->forward(conv1->forward(x)));
-  out = relu(bn2->forward(conv2->forward(out)));
+  Tensor out = bn1->forward_relu(conv1->forward(x));
+  out = bn2->forward_relu(conv2->forward(out));
   out = bn3->forward(conv3->forward(out));
   return relu(add(out, downsample ? downsample->forward(x) : x));
 }
@@ -118,7 +118,7 @@ ResNet::ResNet(int depth, int num_classes, uint64_t seed) : depth_(depth) {
 }
 
 Tensor ResNet::feature_map(const Tensor& x) {
-  Tensor h = relu(bn1->forward(conv1->forward(x)));
+  Tensor h = bn1->forward_relu(conv1->forward(x));
   h = max_pool2d(h, 3, 2, 1);
   return layer4->forward(layer3->forward(layer2->forward(layer1->forward(h))));
 }

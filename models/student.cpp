@@ -49,8 +49,8 @@ SeparableBlock::SeparableBlock(int in, int out, int stride, Rng& rng) {
 }
 
 Tensor SeparableBlock::forward(const Tensor& x) {
-  Tensor h = relu(bn_dw->forward(conv_dw->forward(x)));
-  return relu(bn_pw->forward(conv_pw->forward(h)));
+  Tensor h = bn_dw->forward_relu(conv_dw->forward(x));
+  return bn_pw->forward_relu(conv_pw->forward(h));
 }
 
 Student::Student(const StudentConfig& cfg, int num_classes, uint64_t seed) {
@@ -75,7 +75,7 @@ Student::Student(const StudentConfig& cfg, int num_classes, uint64_t seed) {
 }
 
 Tensor Student::feature_map(const Tensor& x) {
-  Tensor h = relu(bn1->forward(conv1->forward(x)));
+  Tensor h = bn1->forward_relu(conv1->forward(x));
   for (auto& layer : layers) h = layer->forward(h);
   return h;
 }

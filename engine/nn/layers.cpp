@@ -41,6 +41,10 @@ Tensor BatchNorm2d::forward(const Tensor& x) {
   return batch_norm2d(x, *gamma_, *beta_, *mean_, *var_, training(), momentum_, eps_);
 }
 
+Tensor BatchNorm2d::forward_relu(const Tensor& x) {
+  return batch_norm2d(x, *gamma_, *beta_, *mean_, *var_, training(), momentum_, eps_, true);
+}
+
 Linear::Linear(int in, int out, Rng& rng, bool bias) {
   w_ = &register_parameter("weight", default_weight({out, in}, in, rng));
   if (bias) b_ = &register_parameter("bias", default_weight({out}, in, rng));

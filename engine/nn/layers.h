@@ -29,6 +29,7 @@ class BatchNorm2d : public Module {
  public:
   explicit BatchNorm2d(int channels, double eps = 1e-5, double momentum = 0.1);
   Tensor forward(const Tensor& x) override;
+  Tensor forward_relu(const Tensor& x);  // relu(forward(x)) as one fused op (ops.h: batch_norm2d)
   // The weight of a training batch's statistics in the running ones (PyTorch's momentum).
   double momentum() const { return momentum_; }
   void set_momentum(double m) { momentum_ = m; }

@@ -42,9 +42,11 @@ Tensor conv2d(const Tensor& x, const Tensor& w, const Tensor& b, int stride = 1,
 // x: (N, C, H, W); gamma, beta, running_mean, running_var: (C).
 // training: normalise with the batch statistics and update the running ones in place
 // (running = (1 - momentum) * running + momentum * batch, unbiased variance, as PyTorch does);
-// eval: normalise with the running statistics.
+// eval: normalise with the running statistics. relu: y = max(0, batch_norm(x)), the ReLU fused in
+// (one tensor instead of two; the same values and gradients as relu(batch_norm2d(...))).
 Tensor batch_norm2d(const Tensor& x, const Tensor& gamma, const Tensor& beta, Tensor& running_mean,
-                    Tensor& running_var, bool training, double momentum = 0.1, double eps = 1e-5);
+                    Tensor& running_var, bool training, double momentum = 0.1, double eps = 1e-5,
+                    bool relu = false);
 
 // ---- pooling (pool.cpp); x: (N, C, H, W)
 Tensor max_pool2d(const Tensor& x, int kernel, int stride, int padding = 0);

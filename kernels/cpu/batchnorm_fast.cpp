@@ -6,7 +6,9 @@
 // into a double. A row holds at most a few thousand values, so the float rounding stays near
 // 1e-6 relative: tests/kernels/test_cpu_fast.cpp holds it to the reference in double within 1e-5.
 // The elementwise passes are single multiply-adds with per-channel constants, so they vectorise.
+// With relu, the ReLU that follows every batch norm in the student is fused in (engine/ops/batchnorm.cpp).
 // Backward accumulates (+=) into dx, dgamma, dbeta, as every backward here.
+#include <algorithm>
 #include <cmath>
 
 #include "kernels/batchnorm.h"
@@ -31,7 +33,7 @@ float row_sq_dev(const float* __restrict x, int64_t n, float mean) {
 
 void batchnorm_fwd_train(float* y, float* save_mean, float* save_invstd, float* running_mean, float* running_var,
                          const float* x, const float* gamma, const float* beta, int N, int C, int64_t HW,
-                         float momentum, float eps) {
+                         float momentum, float eps, bool relu) {
   const double M = double(N) * double(HW);
 #pragma omp parallel for if (int64_t(N) * C * HW > kParallelMinElements)
   for (int c = 0; c < C; ++c) {
@@ -53,14 +55,20 @@ void batchnorm_fwd_train(float* y, float* save_mean, float* save_invstd, float* 
       const int64_t o = (int64_t(n) * C + c) * HW;
       const float* __restrict xr = x + o;
       float* __restrict yr = y + o;
+      if (relu) {
 #pragma omp simd
-      for (int64_t i = 0; i < HW; ++i) yr[i] = xr[i] * g + b;
+        for (int64_t i = 0; i < HW; ++i) yr[i] = std::max(xr[i] * g + b, 0.f);
+      } else {
+#pragma omp simd
+        for (int64_t i = 0; i < HW; ++i) yr[i] = xr[i] * g + b;
+      }
     }
   }
 }
 
 void batchnorm_bwd(float* dx, float* dgamma, float* dbeta, const float* dy, const float* x, const float* gamma,
-                   const float* mean, const float* invstd, int N, int C, int64_t HW, bool training) {
+                   const float* mean, const float* invstd, int N, int C, int64_t HW, bool training,
+                   const float* relu_out) {
   const double M = double(N) * double(HW);
 #pragma omp parallel for if (int64_t(N) * C * HW > kParallelMinElements)
   for (int c = 0; c < C; ++c) {
@@ -72,10 +80,20 @@ void batchnorm_bwd(float* dx, float* dgamma, float* dbeta, const float* dy, cons
       const float* __restrict dyr = dy + o;
       const float* __restrict xr = x + o;
       float a = 0.f, b = 0.f;
+      if (relu_out) {  // dy through the ReLU first: dy * (y > 0)
+        const float* __restrict yr = relu_out + o;
 #pragma omp simd reduction(+ : a, b)
-      for (int64_t i = 0; i < HW; ++i) {
-        a += dyr[i];
-        b += dyr[i] * (xr[i] - mu);
+        for (int64_t i = 0; i < HW; ++i) {
+          const float d = yr[i] > 0.f ? dyr[i] : 0.f;
+          a += d;
+          b += d * (xr[i] - mu);
+        }
+      } else {
+#pragma omp simd reduction(+ : a, b)
+        for (int64_t i = 0; i < HW; ++i) {
+          a += dyr[i];
+          b += dyr[i] * (xr[i] - mu);
+        }
       }
       sdy += a;
       sdy_dev += b;
@@ -94,8 +112,14 @@ void batchnorm_bwd(float* dx, float* dgamma, float* dbeta, const float* dy, cons
       const float* __restrict dyr = dy + o;
       const float* __restrict xr = x + o;
       float* __restrict dxr = dx + o;
+      if (relu_out) {
+        const float* __restrict yr = relu_out + o;
 #pragma omp simd
-      for (int64_t i = 0; i < HW; ++i) dxr[i] += kf * dyr[i] + c1 * xr[i] + c0;
+        for (int64_t i = 0; i < HW; ++i) dxr[i] += kf * (yr[i] > 0.f ? dyr[i] : 0.f) + c1 * xr[i] + c0;
+      } else {
+#pragma omp simd
+        for (int64_t i = 0; i < HW; ++i) dxr[i] += kf * dyr[i] + c1 * xr[i] + c0;
+      }
     }
   }
 }

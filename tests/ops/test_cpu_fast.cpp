@@ -9,6 +9,7 @@
 // Run: ./build/tests/test_ops -tc="cpu fast*"
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <random>
 #include <vector>
@@ -114,6 +115,27 @@ TEST_CASE("cpu fast: batch norm training forward and backward match the double r
     check_close(rv, rvr, "running var");
     // invstd can be large for tiny batches: compare it relative to itself.
     for (size_t c = 0; c < C; ++c) CHECK(double(invstd[c]) == doctest::Approx(invr[c]).epsilon(1e-5));
+    // With the ReLU fused in: forward against the reference followed by max(0, .); backward
+    // against the reference fed dy * (y > 0).
+    std::vector<float> yrelu(n), m2(C), i2(C), rm2(C, 0.5f), rv2(C, 2.f);
+    fast::batchnorm_fwd_train(yrelu.data(), m2.data(), i2.data(), rm2.data(), rv2.data(), x.data(), g.data(), be.data(),
+                              k.N, k.C, k.HW, 0.1f, 1e-5f, true);
+    std::vector<double> yr_relu = yr;
+    for (double& v : yr_relu) v = std::max(v, 0.0);
+    check_close(yrelu, yr_relu, "relu(y)");
+    {
+      std::vector<float> dxt = dx, dgt = dg, dbt = db;
+      std::vector<double> dxrt = dxr, dgrt = dgr, dbrt = dbr, dym(n);
+      for (size_t i = 0; i < n; ++i) dym[i] = yrelu[i] > 0.f ? double(dy[i]) : 0.0;
+      const std::vector<double> md = to_double(mean), id = to_double(invstd);
+      fast::batchnorm_bwd(dxt.data(), dgt.data(), dbt.data(), dy.data(), x.data(), g.data(), mean.data(), invstd.data(),
+                          k.N, k.C, k.HW, true, yrelu.data());
+      batchnorm_bwd<double>(dxrt.data(), dgrt.data(), dbrt.data(), dym.data(), xd.data(), gd.data(), md.data(),
+                            id.data(), k.N, k.C, k.HW, true);
+      check_close(dxt, dxrt, "dx through the relu");
+      check_close(dgt, dgrt, "dgamma through the relu");
+      check_close(dbt, dbrt, "dbeta through the relu");
+    }
     for (bool training : {true, false}) {
       CAPTURE(training);
       std::vector<float> dxt = dx, dgt = dg, dbt = db;

@@ -157,6 +157,26 @@ TEST_CASE("batch_norm2d: finite-difference gradients in training and eval mode")
   }
 }
 
+TEST_CASE("batch_norm2d with relu: the values of relu(batch_norm2d) and finite-difference gradients") {
+  // Fused (relu = true) against the two ops in a row, then central differences in double. The
+  // check's skip window (gradcheck.h) covers outputs near the ReLU's kink at 0.
+  for (bool training : {true, false}) {
+    CAPTURE(training);
+    Tensor x = leaf({3, 2, 3, 4}, 4, -2, 2), gamma = leaf({2}, 5, 0.5, 1.5), beta = leaf({2}, 6, -0.5, 0.5);
+    Tensor rm = Tensor::from_vector({0.1, -0.2}, {2}, DType::F64), rv = Tensor::from_vector({0.8, 1.3}, {2}, DType::F64);
+    Tensor m1 = rm.clone(), v1 = rv.clone(), m2 = rm.clone(), v2 = rv.clone();
+    CHECK(vals(batch_norm2d(x, gamma, beta, m1, v1, training, 0.1, 1e-5, true)) ==
+          vals(relu(batch_norm2d(x, gamma, beta, m2, v2, training, 0.1, 1e-5))));
+    CHECK(vals(m1) == vals(m2));
+    check_gradients(
+        [&](const std::vector<Tensor>& in) {
+          Tensor m = rm.clone(), v = rv.clone();
+          return project(batch_norm2d(in[0], in[1], in[2], m, v, training, 0.1, 1e-5, true));
+        },
+        {x, gamma, beta});
+  }
+}
+
 TEST_CASE("pooling: hand values") {
   Tensor x = Tensor::from_vector({1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16}, {1, 1, 4, 4});
   CHECK(vals(max_pool2d(x, 2, 2)) == std::vector<double>{6, 8, 14, 16});
