@@ -4,7 +4,7 @@
 # the test split: how the experiments of docs/distillation.md were run.
 # Usage (from the repository root, after benchmarks/intel.sh):
 #   bash benchmarks/intel_variant.sh NAME [more apps/train flags]
-#   e.g. bash benchmarks/intel_variant.sh fresh --fresh-epochs
+#   e.g. bash benchmarks/intel_variant.sh t2 --T 2 --alpha 0.5
 #        bash benchmarks/intel_variant.sh wide-baseline --no-master --student-width 1.4
 # Settings: intel_settings.sh, the same as intel.sh's (one thread each: two variants run side by
 # side on 2 cores). Writes $RUNS/variants/NAME/{log.txt,student.safetensors,

@@ -1,13 +1,10 @@
 // train/distill.cpp: stage 4. The student trains on replayed views: in epoch e, image i is seen
 // through view (e mod K) of soft_labels.bin, the crop box resized to the student's own input
-// size, with the master's stored logits as the soft target of kd_loss(T, alpha). --kd-correct,
-// --whole-view and --replay-flip take more from the same cache (replay.h; with --whole-view the
-// cycle is K + 1 views long); --fresh-epochs makes every second epoch the baseline's (a fresh
-// view, plain CE; plan_epoch). --online runs the master on the same views in the loop instead (to
-// compare cost per epoch); --no-master trains with plain CE on fresh random views (the baseline);
-// --image-targets trains on the baseline's fresh views with the KD loss, the soft target of a view
-// being the master's logits on its whole image (replay.h: image_rows); --region-targets the same
-// views, each with the master's class map averaged over its box (region_targets.h).
+// size, with the master's stored logits as the soft target of kd_loss(T, alpha). --online runs
+// the master on the same views in the loop instead (to compare cost per epoch); --no-master trains
+// with plain CE on fresh random views (the baseline); --region-targets trains on the baseline's
+// fresh views with the KD loss, each view's target the master's class map averaged over its box
+// (region_targets.h).
 // AdamW or SGD, cosine schedule with linear warm-up, the epoch of best validation accuracy kept as
 // student.safetensors; with --ema D, the moving average of the weights is what is validated and
 // kept (ema.h). One log line per epoch; after each, distill_state.safetensors, from which
@@ -19,7 +16,6 @@
 
 #include "apps/train/distill_state.h"
 #include "apps/train/ema.h"
-#include "apps/train/replay.h"
 #include "apps/train/student_step.h"
 #include "engine/error.h"
 
@@ -37,34 +33,26 @@ void run_distill(Context& c) {
   // The master: its cached logits, or the model itself (--online).
   Net master;
   SoftLabels soft;
-  std::vector<float> whole;  // --image-targets: the master's logits on each whole training image
-  ClassMaps maps;            // --region-targets: the master's logits per feature-map cell
+  ClassMaps maps;  // --region-targets: the master's logits per feature-map cell
   const SoftLabels* cached = nullptr;
   if (use_master) {
     const std::string mpath = c.dir.file("master.safetensors");
     USER_CHECK(std::ifstream(mpath).good(), "train: ", mpath, " is missing: run the head stage first (or --no-master)");
     master = load_net(mpath, c.device);
-    if (o.image_targets || o.region_targets) {
-      const char* flag = o.image_targets ? "--image-targets" : "--region-targets";
-      USER_CHECK(!o.online && !o.whole_view && !o.fresh_epochs && !o.replay_flip && !(o.image_targets && o.region_targets),
-                 "train: ", flag, " trains on fresh views with targets of its own; it does not combine with "
-                 "--online, --whole-view, --fresh-epochs, --replay-flip or the other of --image-targets and "
-                 "--region-targets");
-      if (o.image_targets) whole = whole_image_logits(c, master);
-      else {
-        maps = class_maps(c, master);
-        std::vector<int> first;  // epoch 0's crops of the first 256 images, as the student will see them
-        for (int i = 0; i < std::min(256, train.n); ++i) first.push_back(i);
-        const StudentBatch probe = fresh_student_batch(c, std::move(first), 0);
-        log_region_fidelity(c, master, maps, probe.idx, probe.views);
-      }
+    if (o.region_targets) {
+      USER_CHECK(!o.online, "train: --region-targets trains on fresh views with the class maps' targets; it does not "
+                 "combine with --online");
+      maps = class_maps(c, master);
+      std::vector<int> first;  // epoch 0's crops of the first 256 images, as the student will see them
+      for (int i = 0; i < std::min(256, train.n); ++i) first.push_back(i);
+      const StudentBatch probe = fresh_student_batch(c, std::move(first), 0);
+      log_region_fidelity(c, master, maps, probe.idx, probe.views);
     } else if (!o.online) {
       std::string why;
       USER_CHECK(read_soft_labels(c.dir.file("soft_labels.bin"), soft_label_key_for(c, master), soft, why),
                  "train: ", c.dir.file("soft_labels.bin"), " is not usable (", why,
                  "): run the soft_labels stage first (or --online)");
       USER_CHECK(soft.images == train.n && soft.classes == K, "train: soft_labels.bin does not match the data set");
-      if (o.whole_view) soft = with_whole_view(soft, whole_image_logits(c, master), train.h, train.w);
       cached = &soft;
     }
   }
@@ -104,23 +92,16 @@ void run_distill(Context& c) {
   const int64_t total = epoch_steps * o.epochs;
   // A warm-up as long as the run (1-epoch smoke runs) is shortened: cosine_lr needs total > warmup.
   const int64_t warmup = std::max<int64_t>(0, std::min<int64_t>(epoch_steps * o.warmup_epochs, total - 1));
-  char cutmix_note[40] = "";
-  if (o.cutmix > 0) std::snprintf(cutmix_note, sizeof cutmix_note, ", CutMix on %g of the batches", o.cutmix);
   char ema_note[80] = "";
   if (ema_model)
     std::snprintf(ema_note, sizeof ema_note, ", moving average of the weights (decay %g) validated and kept", o.ema);
-  c.dir.log("distill: student %.2fx%.2f, %lld parameters, %dpx, %s, %d epochs, %s, crops of %.2f-1 of the area%s%s%s%s%s%s",
+  c.dir.log("distill: student %.2fx%.2f, %lld parameters, %dpx, %s, %d epochs, %s, crops of %.2f-1 of the area%s",
             o.student_width, o.student_depth, (long long)student.model->num_parameters(), o.student_size,
-            use_master ? (o.online            ? "online master"
-                        : o.image_targets   ? "whole-image targets"
-                        : o.region_targets  ? "class-map targets over each crop"
-                                            : "cached soft labels")
+            use_master ? (o.online           ? "online master"
+                        : o.region_targets ? "class-map targets over each crop"
+                                           : "cached soft labels")
                        : "no master (CE)",
-            o.epochs,
-            o.optimizer.c_str(), o.crop_min, o.kd_correct ? ", corrected master" : "",
-            cached && o.whole_view ? ", + whole-image view" : "", cached && o.replay_flip ? ", replay flips" : "",
-            use_master && o.fresh_epochs ? ", odd epochs fresh views with CE" : "",
-            cutmix_note, ema_note);
+            o.epochs, o.optimizer.c_str(), o.crop_min, ema_note);
   if (resumed)
     c.dir.log("distill: resuming after epoch %d/%d (best val acc %.4f at epoch %d) from %s", state.epochs_done,
               o.epochs, state.best_acc, state.best_epoch, state_path.c_str());
@@ -142,14 +123,8 @@ void run_distill(Context& c) {
       if (idx.size() < 2) break;  // batch norm needs two samples
       StudentBatch b = plan.fresh ? fresh_student_batch(c, std::move(idx), e)
                                   : make_student_batch(c, std::move(idx), e, plan.view, cached);
-      if (o.cutmix > 0) b.patch = draw_patch(uint64_t(o.seed), step, o.cutmix, o.student_size);
-      // Fresh views have no soft target, except the whole image's (--image-targets) or the class
-      // map's over the box (--region-targets).
-      const bool targets = o.image_targets || o.region_targets;
-      const Tensor m_logits = use_master && (!plan.fresh || targets)
-                                  ? master_logits(c, b, cached, master, o.image_targets ? &whole : nullptr,
-                                                  o.region_targets ? &maps : nullptr)
-                                  : Tensor();
+      const Tensor m_logits =
+          use_master ? master_logits(c, b, cached, master, o.region_targets ? &maps : nullptr) : Tensor();
       const StepResult r = student_step(c, student, *opt, b, m_logits, cosine_lr(o.lr, step++, total, warmup));
       if (ema_model) ema_update(*ema_model, *student.model, o.ema);
       loss_sum += r.loss * double(b.idx.size());

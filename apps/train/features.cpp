@@ -2,11 +2,6 @@
 // turns every train/val/test image, seen whole at the master's input size, into its pooled
 // feature vector, once; features.safetensors holds {train,val,test}.{x (N, D), y (N)} and a key
 // (data files + master sha256 + size) so that a valid file is reused, not redone.
-// With --head-views it also holds train.views.x (N * K, D): the backbone on the K soft-label views
-// of every training image (random_view(seed, epoch = v, i), record i * K + v, the order of
-// soft_labels.bin), so that the head can train on crops and the soft labels need no second
-// master pass (the head is linear on the pooled features: head(features of a view) is the full
-// master on that view). The views' settings join the key.
 // Not here: the head (head.cpp). Tested by the end-to-end case of test_train_pipeline.cpp.
 #include <cstdio>
 #include <filesystem>
@@ -23,20 +18,19 @@
 namespace cudistill::train {
 
 namespace {
-// Record r of the output: image r / views of `cache`, through view r % views: the whole image
-// when views == 0 (one record per image), else soft_label_view(c, image, v).
-Tensor extract(Module& m, const Context& c, const data::ImageCache& cache, int views, const Net& net) {
+// Row i of the output: image i of `cache`, seen whole (the eval view) at the master's size.
+Tensor extract(Module& m, const Context& c, const data::ImageCache& cache, const Net& net) {
   NoGrad no_grad;
-  const int D = feature_dim(m), per = std::max(1, views), size = c.o.master_size;
-  const int64_t total = int64_t(cache.n) * per;
+  const int D = feature_dim(m), size = c.o.master_size;
+  const int64_t total = cache.n;
   Tensor out = Tensor::empty({total, D});
   float* dst = out.data<float>();
   for (int64_t r0 = 0; r0 < total; r0 += c.o.batch_size) {
     std::vector<int> idx;
     std::vector<cpu::ViewParams> vp;
     for (int64_t r = r0; r < std::min(total, r0 + c.o.batch_size); ++r) {
-      idx.push_back(int(r / per));
-      vp.push_back(views ? soft_label_view(c, idx.back(), int(r % per)) : data::eval_view(cache.h, cache.w));
+      idx.push_back(int(r));
+      vp.push_back(data::eval_view(cache.h, cache.w));
     }
     Tensor x = data::make_batch(cache, idx, vp, size, size, net.mean, net.std, c.device);
     Tensor f = backbone_features(m, x).to(Device::CPU).contiguous();
@@ -58,16 +52,8 @@ cpu::ViewParams soft_label_view(const Context& c, int image, int v) {
 
 std::string features_key(const Context& c) {
   USER_CHECK(!c.o.master.empty(), "train: the features stage needs --master (a .safetensors from apps/convert)");
-  std::string k = "features v1\nfiles " + c.data.files_sha256 + "\nmaster " + sha256_file(c.o.master) + "\nsize " +
-                  std::to_string(c.o.master_size);
-  if (c.o.head_views) {
-    const data::ViewOptions a = c.o.view_options();
-    char buf[160];
-    std::snprintf(buf, sizeof buf, "\nviews %d seed %d scale %.9g %.9g ratio %.9g %.9g flip %.9g", c.o.views, c.o.seed,
-                  double(a.scale_min), double(a.scale_max), double(a.ratio_min), double(a.ratio_max), double(a.flip_p));
-    k += buf;
-  }
-  return sha256_hex(k);
+  return sha256_hex("features v1\nfiles " + c.data.files_sha256 + "\nmaster " + sha256_file(c.o.master) + "\nsize " +
+                    std::to_string(c.o.master_size));
 }
 
 SafetensorsFile read_features(const Context& c) {
@@ -104,23 +90,16 @@ void run_features(Context& c) {
   const data::ImageCache* caches[3] = {&c.data.train, &c.data.val, &c.data.test};
   int64_t images = 0;
   for (int k = 0; k < 3; ++k) {
-    tensors.emplace_back(std::string(names[k]) + ".x", extract(*net.model, c, *caches[k], 0, net));
+    tensors.emplace_back(std::string(names[k]) + ".x", extract(*net.model, c, *caches[k], net));
     tensors.emplace_back(std::string(names[k]) + ".y", labels_tensor(*caches[k]));
     images += caches[k]->n;
   }
-  if (c.o.head_views) {
-    USER_CHECK(c.o.views >= 1, "train: --head-views needs --views of at least 1");
-    tensors.emplace_back("train.views.x", extract(*net.model, c, c.data.train, c.o.views, net));
-    images += int64_t(c.data.train.n) * c.o.views;
-  }
   write_safetensors(path, tensors,
                     {{"key", key}, {"files", c.data.files_sha256}, {"arch", net.arch},
-                     {"input_size", std::to_string(c.o.master_size)},
-                     {"views", std::to_string(c.o.head_views ? c.o.views : 0)}});
+                     {"input_size", std::to_string(c.o.master_size)}});
   const double dt = now_seconds() - t0;
-  c.dir.log("features: %s backbone at %dpx, %lld images%s, dim %d, %.1f s (%.1f images/s) -> %s", net.arch.c_str(),
-            c.o.master_size, (long long)images,
-            c.o.head_views ? " and views" : "", feature_dim(*net.model), dt, double(images) / dt, path.c_str());
+  c.dir.log("features: %s backbone at %dpx, %lld images, dim %d, %.1f s (%.1f images/s) -> %s", net.arch.c_str(),
+            c.o.master_size, (long long)images, feature_dim(*net.model), dt, double(images) / dt, path.c_str());
   c.dir.record_time("features", dt);
 }
 

@@ -1,8 +1,6 @@
 // train/head.cpp: stage 2. A linear head (features -> classes) trained on the cached features
 // with AdamW + cross-entropy, the epoch of best validation accuracy kept; then the full master =
 // the --master backbone + this head, saved as master.safetensors (input_size = the master size).
-// With --head-views the head also trains on the features of the K soft-label views: a head fit
-// to whole images only is right on about 90% of the crops it later labels (docs/distillation.md).
 // Not here: feature extraction (features.cpp). Tested by the end-to-end case of test_train_pipeline.
 #include <algorithm>
 #include <cstring>
@@ -34,30 +32,6 @@ Tensor gather_labels(const Tensor& y, const std::vector<int>& idx, Device device
   return out.to(device);
 }
 
-// (N, D) whole-image rows, then features' train.views.x (N * K, D) rows.
-Tensor with_view_rows(const Context& c, SafetensorsFile& f, const Tensor& xw) {
-  USER_CHECK(f.tensors.count("train.views.x") && f.metadata["views"] == std::to_string(c.o.views), "train: ",
-             c.dir.file("features.safetensors"), " has no features of ", c.o.views,
-             " views per image: run the features stage with --head-views");
-  const Tensor& xs = f.tensors.at("train.views.x");
-  ENGINE_CHECK(xs.size(0) == xw.size(0) * c.o.views && xs.size(1) == xw.size(1), "head: train.views.x is ",
-               xs.size(0), " x ", xs.size(1));
-  Tensor out = Tensor::empty({xw.size(0) + xs.size(0), xw.size(1)});
-  std::copy(xw.data<float>(), xw.data<float>() + xw.numel(), out.data<float>());
-  std::copy(xs.data<float>(), xs.data<float>() + xs.numel(), out.data<float>() + xw.numel());
-  return out;
-}
-
-// y (N) -> (N + N * K): y, then each label K times (record i * K + v is a view of image i).
-Tensor repeat_labels(const Tensor& y, int views) {
-  const int64_t n = y.numel();
-  Tensor out = Tensor::empty({n * (1 + views)}, DType::I32);
-  int32_t* o = out.data<int32_t>();
-  std::copy(y.data<int32_t>(), y.data<int32_t>() + n, o);
-  for (int64_t r = 0; r < n * views; ++r) o[n + r] = y.data<int32_t>()[r / views];
-  return out;
-}
-
 double head_accuracy(Linear& head, const Tensor& x, const Tensor& y, Device device) {
   NoGrad no_grad;
   if (x.size(0) == 0) return 0.0;
@@ -72,14 +46,9 @@ void run_head(Context& c) {
   USER_CHECK(!c.o.master.empty(), "train: the head stage needs --master");
   const double t0 = now_seconds();
   SafetensorsFile f = read_features(c);
-  const Tensor xw = f.tensors.at("train.x"), yw = f.tensors.at("train.y");
+  const Tensor xt = f.tensors.at("train.x"), yt = f.tensors.at("train.y");
   const Tensor xv = f.tensors.at("val.x"), yv = f.tensors.at("val.y");
-  // --head-views: the K views' rows join the whole images', each with its image's label.
-  const Tensor xt = c.o.head_views ? with_view_rows(c, f, xw) : xw;
-  const Tensor yt = c.o.head_views ? repeat_labels(yw, c.o.views) : yw;
   const int D = int(xt.size(1)), K = int(c.data.classes.size()), N = int(xt.size(0));
-  if (c.o.head_views)
-    c.dir.log("head: training on %lld whole images and %d views of each (%d rows)", (long long)xw.size(0), c.o.views, N);
 
   Rng rng(uint64_t(c.o.seed) * 7919 + 17);
   Linear head(D, K, rng), best(D, K, rng);
@@ -117,7 +86,7 @@ void run_head(Context& c) {
     }
     if (e == 0 || e + 1 == c.o.head_epochs || (e + 1) % 10 == 0)
       c.dir.log("head: epoch %d/%d loss %.4f train acc %.4f val acc %.4f", e + 1, c.o.head_epochs, loss_sum / N,
-                head_accuracy(head, xw, yw, c.device), va);
+                head_accuracy(head, xt, yt, c.device), va);
   }
 
   // The full master: the checkpoint's backbone, then the selected head.

@@ -39,9 +39,6 @@ int main(int argc, char** argv) {
         .add("weight-decay", num(d.weight_decay), "student weight decay (decoupled for AdamW)")
         .add("ema", num(d.ema), "decay D of a moving average of the student's weights, updated every step and "
                                 "the one validated and kept (e.g. 0.998: about the last 500 steps); 0: off")
-        .add("cutmix", num(d.cutmix), "share P of the student's batches mixed by CutMix: a patch of each image's "
-                                      "partner pasted in, the target mixed by area (with --region-targets, the "
-                                      "master's class map over the mixed image); 0: off")
         .add("head-lr", num(d.head_lr), "head learning rate (AdamW)")
         .add("optimizer", d.optimizer, "student optimizer: adamw or sgd (momentum 0.9, Nesterov)")
         .add("master-size", num(d.master_size), "master input size (0: the checkpoint's input_size)")
@@ -63,24 +60,9 @@ int main(int argc, char** argv) {
         .add("reference", "", "eval: also time this architecture (e.g. resnet152) for the ratios")
         .add_bool("online", "run the master in the distillation loop instead of the soft-label cache")
         .add_bool("no-master", "baseline: the same student with plain CE, no master at all")
-        .add_bool("replay-views", "with --no-master: replay K fixed views per image (epoch e: view e mod K), as the "
-                                  "distilled student does, instead of a fresh view every epoch")
-        .add_bool("kd-correct", "where the master's top class is wrong, swap its logit with the true class's "
-                                "(the soft target keeps its shape but names the right class)")
-        .add_bool("replay-flip", "mirror each replayed view with probability 1/2 (the master's logits are reused)")
-        .add_bool("whole-view", "add the whole image as one more replayed view, its master logits from the "
-                                "cached features and the head (no extra master pass)")
-        .add_bool("fresh-epochs", "distilled student: every second epoch is the baseline's (a fresh random view, "
-                                  "plain CE); the others replay the cache with the KD loss")
-        .add_bool("image-targets", "distilled student: a fresh random view every epoch (as the baseline), the KD "
-                                   "target the master's logits on the whole image (cached features and the head; "
-                                   "no soft-label cache, no extra master pass)")
         .add_bool("region-targets", "distilled student: a fresh random view every epoch (as the baseline), the KD "
                                     "target the master's class map (its logits per cell of the last feature map, "
-                                    "one master pass per image, class_maps.safetensors) averaged over the crop box")
-        .add_bool("head-views", "the features stage also extracts the K soft-label views of every training image; "
-                                "the head trains on them and the whole images (a teacher fit to crops), and the "
-                                "soft labels come from those features (no second master pass)");
+                                    "one master pass per image, class_maps.safetensors) averaged over the crop box");
     if (!f.parse(argc, argv)) return 0;
     train::TrainOptions o;
     o.data = f.str("data");
@@ -98,7 +80,6 @@ int main(int argc, char** argv) {
     o.lr = f.number("lr");
     o.weight_decay = f.number("weight-decay");
     o.ema = f.number("ema");
-    o.cutmix = f.number("cutmix");
     o.head_lr = f.number("head-lr");
     o.optimizer = f.str("optimizer");
     o.master_size = f.integer("master-size");
@@ -118,14 +99,7 @@ int main(int argc, char** argv) {
     o.reference = f.str("reference");
     o.online = f.flag("online");
     o.no_master = f.flag("no-master");
-    o.replay_views = f.flag("replay-views");
-    o.kd_correct = f.flag("kd-correct");
-    o.replay_flip = f.flag("replay-flip");
-    o.whole_view = f.flag("whole-view");
-    o.fresh_epochs = f.flag("fresh-epochs");
-    o.image_targets = f.flag("image-targets");
     o.region_targets = f.flag("region-targets");
-    o.head_views = f.flag("head-views");
     USER_CHECK(o.ema >= 0 && o.ema < 1, "train: --ema must be in [0, 1) (0: off; 0.998 averages about the last 500 steps), not ",
                o.ema);
     USER_CHECK(o.no_master || !o.master.empty() || !(o.has_stage("features") || o.has_stage("head")),

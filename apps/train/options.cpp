@@ -61,7 +61,6 @@ Json TrainOptions::to_json() const {
   j["head_epochs"] = head_epochs;
   j["warmup_epochs"] = warmup_epochs;
   j["ema"] = ema;
-  j["cutmix"] = cutmix;
   j["batch_size"] = batch_size;
   j["master_size"] = master_size;
   j["student_size"] = student_size;
@@ -78,14 +77,7 @@ Json TrainOptions::to_json() const {
   j["seed"] = seed;
   j["online"] = online;
   j["no_master"] = no_master;
-  j["replay_views"] = replay_views;
-  j["kd_correct"] = kd_correct;
-  j["replay_flip"] = replay_flip;
-  j["whole_view"] = whole_view;
-  j["fresh_epochs"] = fresh_epochs;
-  j["image_targets"] = image_targets;
   j["region_targets"] = region_targets;
-  j["head_views"] = head_views;
   return j;
 }
 

@@ -25,7 +25,6 @@ struct TrainOptions {
   double T = 4.0, alpha = 0.9;                // kd_loss temperature and weight of the KL term
   double lr = 2e-3, weight_decay = 0.05;      // student
   double ema = 0;                             // distill: decay of the weights' moving average (0: off; ema.h)
-  double cutmix = 0;                          // distill: share of batches mixed by CutMix (0: off; cutmix.h)
   double head_lr = 1e-3, head_weight_decay = 1e-4;
   double val_fraction = 0.1;
   int epochs = 30, head_epochs = 30, warmup_epochs = 1;
@@ -43,14 +42,7 @@ struct TrainOptions {
   int stop_after_epochs = 0;                  // distill: stop after this many epochs of this call (0: run to the end)
   bool online = false;                        // run the master in the distillation loop (no cache)
   bool no_master = false;                     // plain CE baseline (alpha = 0), no master at all
-  bool replay_views = false;                  // baseline: replay views (e mod K) as distillation does
-  bool kd_correct = false;                    // swap the master's top logit with the true class's when it errs
-  bool replay_flip = false;                   // replay: mirror a cached view with probability 1/2
-  bool whole_view = false;                    // replay: the whole image (cached features -> head) as view K
-  bool fresh_epochs = false;                  // every second epoch: a fresh view and plain CE, as the baseline
-  bool image_targets = false;                 // fresh views every epoch, KD target: the master on the whole image
   bool region_targets = false;                // fresh views every epoch, KD target: the master's class map over the box
-  bool head_views = false;                    // features of the K views too; the head trains on them as well
 
   bool has_stage(const std::string& s) const;
   data::ViewOptions view_options() const;  // the training augmentation (crop area range, flip)

@@ -27,10 +27,6 @@ int run_pipeline(const TrainOptions& opts) {
   USER_CHECK(o.batch_size >= 2, "train: --batch-size must be at least 2");
   USER_CHECK(o.epochs >= 0 && o.head_epochs >= 0, "train: epochs must be >= 0");
   USER_CHECK(o.student_size > 0 && o.cache_size > 0, "train: sizes must be positive");
-  USER_CHECK(o.cutmix >= 0 && o.cutmix <= 1, "train: --cutmix is a probability in [0, 1], not ", o.cutmix);
-  USER_CHECK(o.cutmix == 0 || ((o.no_master || o.region_targets) && !o.kd_correct),
-             "train: --cutmix needs --no-master (labels mixed by area) or --region-targets (the master's class map "
-             "over the mixed image), and not --kd-correct");
 #ifdef _OPENMP
   if (o.threads > 0) omp_set_num_threads(o.threads);
 #endif

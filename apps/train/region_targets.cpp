@@ -5,7 +5,6 @@
 #include <cmath>
 #include <filesystem>
 
-#include "apps/train/replay.h"
 #include "apps/train/soft_labels.h"
 #include "engine/autograd.h"
 #include "engine/data/augment.h"
@@ -104,12 +103,11 @@ void region_logits(float* out, const ClassMaps& m, int image, const cpu::ViewPar
 }
 
 Tensor region_rows(const ClassMaps& m, const std::vector<int>& idx, const std::vector<cpu::ViewParams>& views, int H,
-                   int W, const int32_t* labels, Device device) {
+                   int W, Device device) {
   ENGINE_CHECK(idx.size() == views.size(), "region_rows: ", idx.size(), " images but ", views.size(), " views");
   Tensor t = Tensor::empty({int64_t(idx.size()), int64_t(m.classes)});
   for (size_t r = 0; r < idx.size(); ++r)
     region_logits(t.data<float>() + r * size_t(m.classes), m, idx[r], views[r], H, W);
-  if (labels) correct_teacher(t.data<float>(), int(idx.size()), m.classes, labels);
   return t.to(device);
 }
 
@@ -117,7 +115,7 @@ void log_region_fidelity(Context& c, Net& master, const ClassMaps& m, const std:
                          const std::vector<cpu::ViewParams>& views) {
   const data::ImageCache& train = c.data.train;
   if (idx.empty()) return;
-  const Tensor approx = region_rows(m, idx, views, train.h, train.w, nullptr, Device::CPU);
+  const Tensor approx = region_rows(m, idx, views, train.h, train.w, Device::CPU);
   const std::vector<float> full = logits_on_views(*master.model, train, idx, views, c.o.master_size, master.mean,
                                                   master.std, c.o.batch_size, c.device);
   const int K = m.classes;

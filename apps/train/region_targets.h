@@ -6,9 +6,9 @@
 // weighted by its overlap with the box. For the whole box that is exactly the master's logits on
 // the whole image (the test checks it); for a smaller box the cells still see past the box's edge
 // (their receptive fields are large), which is the approximation.
-// Why: the baseline's strength is a fresh crop every epoch (40 distinct views); the soft-label
-// cache holds K = 5, and --image-targets gives every crop its image's target. This gives every
-// fresh crop a target of its own, with no master in the loop.
+// Why: the baseline's strength is a fresh crop every epoch (as many distinct views as epochs); the
+// soft-label cache holds K (5 in the benchmark). This gives every fresh crop a target of its own,
+// with no master in the loop.
 // A flip is ignored: the box is in the unmirrored image, and the master is close to mirror-symmetric.
 // Not here: the training loop (distill.cpp). Tested in tests/ops/test_train_pipeline.cpp
 // (-tc="train: region*" and the end-to-end case).
@@ -37,10 +37,9 @@ ClassMaps class_maps(Context& c, Net& master);
 // H x W image; cells split the image evenly), each cell weighted by its area inside the box.
 void region_logits(float* out, const ClassMaps& m, int image, const cpu::ViewParams& view, int H, int W);
 
-// region_logits of each (idx[r], views[r]) as a (rows, classes) tensor on `device`; with labels,
-// corrected by correct_teacher (--kd-correct).
+// region_logits of each (idx[r], views[r]) as a (rows, classes) tensor on `device`.
 Tensor region_rows(const ClassMaps& m, const std::vector<int>& idx, const std::vector<cpu::ViewParams>& views,
-                   int H, int W, const int32_t* labels, Device device);
+                   int H, int W, Device device);
 
 // How close the approximation is: the full master against region_rows on the batch's images and
 // views, logged as top-1 agreement, both accuracies and the mean absolute logit difference. A few

@@ -2,7 +2,6 @@
 #include "apps/train/student_step.h"
 
 #include "apps/train/region_targets.h"
-#include "apps/train/replay.h"
 
 #include "engine/autograd.h"
 #include "engine/error.h"
@@ -15,9 +14,8 @@ int64_t steps_per_epoch(int N, int bs) { return std::max(1, N / bs + (N % bs >= 
 
 EpochPlan plan_epoch(const TrainOptions& o, int e, int views) {
   EpochPlan p;
-  const bool alternate = !o.no_master && o.fresh_epochs;
-  p.fresh = (!o.no_master && (o.image_targets || o.region_targets)) || (alternate && e % 2 == 1);
-  p.view = views > 0 ? (alternate ? e / 2 : e) % views : 0;
+  p.fresh = !o.no_master && o.region_targets;
+  p.view = views > 0 ? e % views : 0;
   return p;
 }
 
@@ -65,10 +63,8 @@ StudentBatch fresh_student_batch(const Context& c, std::vector<int> idx, int epo
 }
 
 StudentBatch make_student_batch(const Context& c, std::vector<int> idx, int epoch, int view, const SoftLabels* soft) {
-  // The baseline sees a fresh view every epoch, unless --replay-views asks for the K views the
-  // cache would hold, as the distilled student does (to separate what the master adds from what
-  // the views' variety adds). Online distillation draws the cache's view v itself.
-  if (c.o.no_master && !c.o.replay_views) {
+  // The baseline sees a fresh view every epoch. Online distillation draws the cache's view v itself.
+  if (c.o.no_master) {
     StudentBatch b = fresh_student_batch(c, std::move(idx), epoch);
     b.view = view;
     return b;
@@ -80,38 +76,24 @@ StudentBatch make_student_batch(const Context& c, std::vector<int> idx, int epoc
     b.views = data::random_views(c.data.train, b.idx, uint64_t(c.o.seed), view, c.o.view_options());
     return b;
   }
-  for (int i : b.idx) b.views.push_back(replay_view(*soft, i, view, c.o.replay_flip, uint64_t(c.o.seed), epoch));
+  for (int i : b.idx) b.views.push_back(soft->view(i, view));
   return b;
 }
 
 Tensor master_logits(const Context& c, const StudentBatch& b, const SoftLabels* soft, Net& master,
-                     const std::vector<float>* whole, const ClassMaps* regions) {
+                     const ClassMaps* regions) {
   const int64_t B = int64_t(b.idx.size());
-  std::vector<int32_t> y;  // the labels correct_teacher needs (--kd-correct)
-  if (c.o.kd_correct)
-    for (int i : b.idx) y.push_back(c.data.train.labels[size_t(i)]);
-  if (regions && !b.patch.empty())
-    return mixed_region_rows(*regions, b.idx, b.views, b.patch, c.o.student_size, c.data.train.h, c.data.train.w,
-                             c.device);
-  if (regions)
-    return region_rows(*regions, b.idx, b.views, c.data.train.h, c.data.train.w, c.o.kd_correct ? y.data() : nullptr,
-                       c.device);
-  if (whole) return image_rows(*whole, int(c.data.classes.size()), b.idx, c.o.kd_correct ? y.data() : nullptr, c.device);
-  Tensor t;
+  if (regions) return region_rows(*regions, b.idx, b.views, c.data.train.h, c.data.train.w, c.device);
   if (soft) {
-    t = Tensor::empty({B, int64_t(soft->classes)});
+    Tensor t = Tensor::empty({B, int64_t(soft->classes)});
     for (size_t r = 0; r < b.idx.size(); ++r)
       std::copy(soft->logit(b.idx[r], b.view), soft->logit(b.idx[r], b.view) + soft->classes,
                 t.data<float>() + r * size_t(soft->classes));
-  } else {
-    NoGrad no_grad;
-    t = master.model->forward(data::make_batch(c.data.train, b.idx, b.views, master.input_size, master.input_size,
-                                               master.mean, master.std, c.device));
-    if (!c.o.kd_correct) return t;
-    t = t.to(Device::CPU).contiguous();
+    return t.to(c.device);
   }
-  if (c.o.kd_correct) correct_teacher(t.data<float>(), int(B), int(t.size(1)), y.data());
-  return t.to(c.device);
+  NoGrad no_grad;
+  return master.model->forward(data::make_batch(c.data.train, b.idx, b.views, master.input_size, master.input_size,
+                                                master.mean, master.std, c.device));
 }
 
 StepResult student_step(const Context& c, Net& student, Optimizer& opt, const StudentBatch& b,
@@ -119,24 +101,9 @@ StepResult student_step(const Context& c, Net& student, Optimizer& opt, const St
   Tensor labels = data::batch_labels(c.data.train, b.idx, c.device);
   Tensor x = data::make_batch(c.data.train, b.idx, b.views, student.input_size, student.input_size, student.mean,
                               student.std, c.device);
-  if (!b.patch.empty())
-    x = paste_patch(x,
-                    data::make_batch(c.data.train, partners_of(b.idx), partners_of(b.views), student.input_size,
-                                     student.input_size, student.mean, student.std, c.device),
-                    b.patch);
   Tensor s_logits = student.model->forward(x);
-  Tensor loss;
-  if (b.patch.empty()) {
-    loss = m_logits.defined() ? kd_loss(s_logits, m_logits, labels, c.o.T, c.o.alpha) : cross_entropy(s_logits, labels);
-  } else {
-    // alpha of the KL term against the mixed image's master logits, 1 - alpha of the mixed CE:
-    // kd_loss's own split, with the hard part shared between the two labels by area.
-    const Tensor ce = mixed_cross_entropy(s_logits, labels, data::batch_labels(c.data.train, partners_of(b.idx), c.device),
-                                          b.patch.share(student.input_size));
-    loss = m_logits.defined()
-               ? add(scale(kd_loss(s_logits, m_logits, Tensor(), c.o.T, 1.0), c.o.alpha), scale(ce, 1.0 - c.o.alpha))
-               : ce;
-  }
+  const Tensor loss =
+      m_logits.defined() ? kd_loss(s_logits, m_logits, labels, c.o.T, c.o.alpha) : cross_entropy(s_logits, labels);
   opt.zero_grad();
   loss.backward();
   opt.set_lr(lr);

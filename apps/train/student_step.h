@@ -9,7 +9,6 @@
 #include <memory>
 #include <vector>
 
-#include "apps/train/cutmix.h"
 #include "apps/train/model_parts.h"
 #include "apps/train/region_targets.h"
 #include "apps/train/soft_labels.h"
@@ -23,7 +22,6 @@ struct StudentBatch {
   std::vector<int> idx;                  // training images (indices into c.data.train)
   std::vector<cpu::ViewParams> views;    // one crop box + flip per image
   int view = 0;                          // which cached view (soft-label replay)
-  Patch patch;                           // --cutmix: pasted from each row's partner (empty: none)
 };
 
 // Steps of one epoch over N images in batches of bs: a last batch of one image is dropped
@@ -32,8 +30,8 @@ int64_t steps_per_epoch(int N, int bs);
 
 // What epoch e of the distill stage trains on: view (e mod K) of the cache (K = `views`: the
 // cache's views, or --views when there is no cache), with the master's logits; with
-// --fresh-epochs, odd epochs are fresh views with plain CE and the even ones replay view
-// ((e / 2) mod K). --no-master: never "fresh" in this sense (the baseline's batches are fresh anyway).
+// --region-targets, fresh views with the class maps' targets. --no-master: never "fresh" in this
+// sense (the baseline's batches are fresh anyway).
 struct EpochPlan {
   bool fresh = false;
   int view = 0;
@@ -46,27 +44,22 @@ Net make_student(const Context& c, const std::string& source);
 std::unique_ptr<Optimizer> make_student_optimizer(const TrainOptions& o, std::vector<Tensor> params);
 
 // The batch's images seen through the augmentation of this run: a fresh random view for the
-// baseline (epoch e; view e mod K with --replay-views), the cached view `view` when distilling
-// from soft_labels.bin (mirrored by --replay-flip's coin), and for online
+// baseline (epoch e), the cached view `view` when distilling from soft_labels.bin, and for online
 // distillation the view the cache would hold (so that online and cached see the same crops).
 StudentBatch make_student_batch(const Context& c, std::vector<int> idx, int epoch, int view,
                                 const SoftLabels* soft);
 
-// The baseline's batch: a fresh random view of every image, keyed by (seed, epoch, image); no
-// soft target goes with it (--no-master, and the fresh epochs of --fresh-epochs).
+// The baseline's batch: a fresh random view of every image, keyed by (seed, epoch, image)
+// (--no-master, and --region-targets, whose targets come from the class maps).
 StudentBatch fresh_student_batch(const Context& c, std::vector<int> idx, int epoch);
 
 // The master's logits for the batch, (B, K) on c.device: the class maps over the batch's boxes
-// (--region-targets) when given, else rows of `whole` (the whole-image logits, --image-targets)
-// when given, else rows of the cache, or (when `soft` is null) the master itself
-// run on the same views at its own input size, without gradients; with --kd-correct, through
-// correct_teacher (replay.h).
+// (--region-targets) when given, else rows of the cache, or (when `soft` is null) the master
+// itself run on the same views at its own input size, without gradients (--online).
 Tensor master_logits(const Context& c, const StudentBatch& b, const SoftLabels* soft, Net& master,
-                     const std::vector<float>* whole = nullptr, const ClassMaps* regions = nullptr);
+                     const ClassMaps* regions = nullptr);
 
 // forward + loss + backward + step at learning rate `lr`. `m_logits` undefined: CE baseline.
-// With a patch (--cutmix) the images are mixed with their partners' and the CE is mixed by area
-// (cutmix.h); m_logits are then the mixed image's (mixed_region_rows).
 // Returns the loss (mean over the batch) and the student's logits (detached, on the CPU).
 struct StepResult {
   double loss = 0;

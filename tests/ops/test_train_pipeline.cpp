@@ -7,7 +7,7 @@
 // --online and --no-master runs work; the cost stage and an eval with a baseline and a reference
 // architecture fill their metrics; a distill run stopped and resumed ends bit for bit where an
 // uninterrupted one does; the moving average of --ema follows its formula, is what the stage keeps,
-// and resumes like the rest; --cutmix's patches resume too. About 10 s on 2 cores. Run: ./build/tests/test_ops -tc="train*"
+// and resumes like the rest. About 10 s on 2 cores. Run: ./build/tests/test_ops -tc="train*"
 #include <doctest/doctest.h>
 
 #define STB_IMAGE_WRITE_IMPLEMENTATION
@@ -28,7 +28,6 @@
 #include "apps/train/ema.h"
 #include "apps/train/model_parts.h"
 #include "apps/train/region_targets.h"
-#include "apps/train/replay.h"
 #include "apps/train/soft_labels.h"
 #include "apps/train/stages.h"
 #include "apps/train/student_step.h"
@@ -194,15 +193,22 @@ TEST_CASE("train: which view each kind of student sees") {
   // Online distillation: the view the cache would hold (epoch 7 -> view 7 mod 3 = 1).
   StudentBatch b = make_student_batch(c, {2, 3}, 7, 1, nullptr);
   CHECK(same(b.views[0], data::random_view(40, 40, 5, 1, 2, aug)));
-  // The baseline: a fresh view every epoch, or with --replay-views the cached one.
+  // Replay from the cache: the stored view v of each image.
+  SoftLabels s;
+  s.images = 4;
+  s.views = 3;
+  s.classes = 2;
+  for (int i = 0; i < 12; ++i) s.view_params.push_back(cpu::ViewParams{float(i), 1.f, 10.f, 12.f, i % 2});
+  s.logits.assign(24, 0.f);
+  b = make_student_batch(c, {2, 3}, 7, 1, &s);
+  CHECK(same(b.views[0], s.view(2, 1)));
+  CHECK(same(b.views[1], s.view(3, 1)));
+  // The baseline: a fresh view every epoch, not the cache's.
   c.o.no_master = true;
   b = make_student_batch(c, {2, 3}, 7, 1, nullptr);
   CHECK(same(b.views[1], data::random_view(40, 40, 5, 7, 3, aug)));
   CHECK_FALSE(same(b.views[1], data::random_view(40, 40, 5, 1, 3, aug)));
-  c.o.replay_views = true;
-  b = make_student_batch(c, {2, 3}, 7, 1, nullptr);
-  CHECK(same(b.views[1], data::random_view(40, 40, 5, 1, 3, aug)));
-  // A fresh batch (the fresh epochs of --fresh-epochs) is the baseline's view of that epoch.
+  // A fresh batch (--region-targets) is the baseline's view of that epoch.
   b = fresh_student_batch(c, {2, 3}, 7);
   CHECK(same(b.views[1], data::random_view(40, 40, 5, 7, 3, aug)));
 }
@@ -235,14 +241,13 @@ TEST_CASE("train: region targets average the class map over the crop box") {
   // A box over a quarter of cell (0, 0) and three quarters of cell (0, 1), by area.
   region_logits(z, m, 0, cpu::ViewParams{15, 0, 20, 15, 0}, 30, 60);
   CHECK(z[0] == doctest::Approx(0.25 * 0 + 0.75 * 1));
-  // Rows of a batch, with --kd-correct's swap where the map's top class is not the label.
-  const std::vector<int32_t> labels = {1, 0};
+  // Rows of a batch, in the batch's order.
   const Tensor t = region_rows(m, {1, 0}, {cpu::ViewParams{40, 15, 20, 15, 0}, cpu::ViewParams{0, 0, 20, 15, 0}}, 30,
-                               60, labels.data(), Device::CPU);
+                               60, Device::CPU);
   REQUIRE(t.shape() == Shape{2, 2});
-  CHECK(t.data<float>()[0] == doctest::Approx(-112.0));  // swapped: the label (class 1) is now on top
-  CHECK(t.data<float>()[1] == doctest::Approx(112.0));
-  CHECK(t.data<float>()[2] == doctest::Approx(0.0));  // cell (0, 0) of image 0: a tie, left alone
+  CHECK(t.data<float>()[0] == doctest::Approx(112.0));
+  CHECK(t.data<float>()[1] == doctest::Approx(-112.0));
+  CHECK(t.data<float>()[2] == doctest::Approx(0.0));  // cell (0, 0) of image 0
   // A box outside the image, or an image past the maps, is an error, not a silent zero.
   CHECK_THROWS(region_logits(z, m, 0, cpu::ViewParams{70, 0, 10, 10, 0}, 30, 60));
   CHECK_THROWS(region_logits(z, m, 2, cpu::ViewParams{0, 0, 10, 10, 0}, 30, 60));
@@ -255,73 +260,13 @@ TEST_CASE("train: which epochs replay which view") {
     CHECK_FALSE(plan_epoch(o, e, 3).fresh);
     CHECK(plan_epoch(o, e, 3).view == e % 3);
   }
-  // --fresh-epochs: epochs 1, 3, 5 fresh; 0, 2, 4, 6 replay views 0, 1, 2, 0.
-  o.fresh_epochs = true;
-  const int want[7][2] = {{0, 0}, {1, 0}, {0, 1}, {1, 1}, {0, 2}, {1, 2}, {0, 0}};
-  for (int e = 0; e < 7; ++e) {
-    CHECK(plan_epoch(o, e, 3).fresh == bool(want[e][0]));
-    if (!plan_epoch(o, e, 3).fresh) CHECK(plan_epoch(o, e, 3).view == want[e][1]);
-  }
-  // --image-targets: every epoch fresh (the targets come from the whole images, not the views).
-  o.fresh_epochs = false;
-  o.image_targets = true;
+  // --region-targets: every epoch fresh (the targets come from the class maps, not the cache).
+  o.region_targets = true;
   for (int e = 0; e < 4; ++e) CHECK(plan_epoch(o, e, 3).fresh);
-  o.image_targets = false;
-  o.region_targets = true;  // the same for --region-targets
-  for (int e = 0; e < 4; ++e) CHECK(plan_epoch(o, e, 3).fresh);
-  o.region_targets = false;
-  // The baseline has no master to alternate with.
-  o.fresh_epochs = true;
+  // The baseline has no master: its batches are fresh by make_student_batch, not by the plan.
   o.no_master = true;
   CHECK_FALSE(plan_epoch(o, 1, 3).fresh);
   CHECK(plan_epoch(o, 0, 0).view == 0);
-}
-
-TEST_CASE("train: replay corrections and extra views") {
-  // correct_teacher: a wrong top class trades places with the label; right rows stay as they are.
-  std::vector<float> z = {0.5f, 2.0f, -1.0f,   // label 0, top 1: swapped
-                          3.0f, 1.0f, 0.0f,    // label 0, top 0: kept
-                          1.0f, 1.0f, 0.2f};   // label 1 ties with class 0: kept
-  const std::vector<int32_t> y = {0, 0, 1};
-  correct_teacher(z.data(), 3, 3, y.data());
-  CHECK(z == std::vector<float>{2.0f, 0.5f, -1.0f, 3.0f, 1.0f, 0.0f, 1.0f, 1.0f, 0.2f});
-  int32_t bad = 3;
-  CHECK_THROWS(correct_teacher(z.data(), 1, 3, &bad));
-
-  // with_whole_view: view K of every image is the whole image with the given logits; the stored
-  // views and logits keep their places.
-  SoftLabels s;
-  s.images = 2;
-  s.views = 2;
-  s.classes = 2;
-  for (int i = 0; i < 4; ++i) {
-    s.view_params.push_back(cpu::ViewParams{float(i), 1.f, 10.f, 12.f, i % 2});
-    s.logits.push_back(float(10 * i));
-    s.logits.push_back(float(10 * i + 1));
-  }
-  const SoftLabels w = with_whole_view(s, {7.f, 8.f, 9.f, 6.f}, 30, 40);
-  REQUIRE(w.views == 3);
-  CHECK(w.view(1, 0).x0 == 2.f);
-  CHECK(w.logit(1, 1)[1] == 31.f);
-  CHECK(w.view(1, 2).w == 40.f);
-  CHECK(w.view(1, 2).h == 30.f);
-  CHECK(w.view(1, 2).flip == 0);
-  CHECK(w.logit(0, 2)[0] == 7.f);
-  CHECK(w.logit(1, 2)[1] == 6.f);
-  CHECK_THROWS(with_whole_view(s, {1.f}, 30, 40));
-
-  // replay_view: unflipped without the flag; with it, a keyed coin: the same for (seed, epoch,
-  // image), mirrored for about half of the draws, the box never moved.
-  CHECK(replay_view(s, 1, 1, false, 3, 5).flip == s.view(1, 1).flip);
-  int mirrored = 0;
-  for (int e = 0; e < 400; ++e) {
-    const cpu::ViewParams p = replay_view(s, 1, 1, true, 3, e);
-    CHECK(p.x0 == s.view(1, 1).x0);
-    CHECK(p.flip == replay_view(s, 1, 1, true, 3, e).flip);
-    mirrored += p.flip != s.view(1, 1).flip;
-  }
-  CHECK(mirrored > 150);
-  CHECK(mirrored < 250);
 }
 
 TEST_CASE("train: a distill run stopped and resumed ends with the student of an uninterrupted run") {
@@ -491,39 +436,6 @@ TEST_CASE("train: ema keeps the moving average as the student and resumes it bit
   CHECK(log.find("moving average of the weights (decay 0.5)") != std::string::npos);
 }
 
-TEST_CASE("train: cutmix's patches follow the step count, so a resumed run mixes as an uninterrupted one") {
-  test::TempDir tmp;
-  const fs::path root = tmp.root() / "data";
-  make_dataset(root, 16, 6);
-  TrainOptions o = tiny_options(root);
-  o.no_master = true;  // the baseline's mixed CE; the distilled mix is in the end-to-end case
-  o.stages = parse_stages("distill");
-  o.epochs = 3;
-  o.cutmix = 1;
-  TrainOptions straight = o, split = o, plain = o;
-  straight.run_dir = (tmp.root() / "straight").string();
-  straight.stop_after_epochs = 2;
-  split.run_dir = (tmp.root() / "split").string();
-  split.stop_after_epochs = 1;
-  plain.run_dir = (tmp.root() / "plain").string();
-  plain.stop_after_epochs = 2;
-  plain.cutmix = 0;
-  REQUIRE(run_pipeline(split) == 0);
-  REQUIRE(run_pipeline(split) == 0);
-  REQUIRE(run_pipeline(straight) == 0);
-  REQUIRE(run_pipeline(plain) == 0);
-  check_same_tensors(straight.run_dir + "/distill_state.safetensors", split.run_dir + "/distill_state.safetensors");
-  // The mixing is not a no-op: without it the same seed trains other weights.
-  const SafetensorsFile a = read_safetensors(straight.run_dir + "/distill_state.safetensors");
-  const SafetensorsFile b = read_safetensors(plain.run_dir + "/distill_state.safetensors");
-  CHECK(a.tensors.at("student.fc.weight").to_vector() != b.tensors.at("student.fc.weight").to_vector());
-  CHECK(read_file(split.run_dir + "/log.txt").find("CutMix on 1 of the batches") != std::string::npos);
-  // A probability outside [0, 1] is refused, naming the flag.
-  TrainOptions bad = o;
-  bad.cutmix = 1.5;
-  CHECK(test::user_error_of([&] { run_pipeline(bad); }).find("--cutmix") != std::string::npos);
-}
-
 TEST_CASE("train: end-to-end tiny run writes a complete run directory") {
   test::TempDir tmp;
   const fs::path root = tmp.root() / "data", run = tmp.root() / "run";
@@ -622,54 +534,15 @@ TEST_CASE("train: end-to-end tiny run writes a complete run directory") {
   CHECK(read_file((run / "soft_labels.bin").string()) == good);
   CHECK(read_file((run / "log.txt").string()).find("checksum mismatch") != std::string::npos);
 
-  // Replay extras: the whole-image view's logits (cached features through the head) are the
-  // master's own logits on the whole image; a run with every extra trains and says so in its log.
+  // --region-targets: the class maps, a run on them, and what is refused.
   {
     TrainOptions x = o;
     x.master_size = 32;
     Context c{x, RunDir(run.string()), load_train_data(x), Device::CPU};
     Net master = load_net((run / "master.safetensors").string(), Device::CPU);
-    const std::vector<float> whole = whole_image_logits(c, master);
-    std::vector<float> direct;
-    predict_classes(*master.model, c.data.train, 32, master.mean, master.std, 8, Device::CPU, &direct);
-    REQUIRE(whole.size() == direct.size());
-    for (size_t i = 0; i < whole.size(); ++i) CHECK(whole[i] == doctest::Approx(direct[i]).epsilon(1e-4));
-    TrainOptions extras = o;
-    extras.stages = parse_stages("distill");
-    extras.epochs = 3;  // epoch 3 replays view K = 2, the whole image
-    extras.kd_correct = extras.whole_view = extras.replay_flip = true;
-    REQUIRE(run_pipeline(extras) == 0);
-    CHECK(read_file((run / "log.txt").string()).find("corrected master, + whole-image view, replay flips") !=
-          std::string::npos);
-    TrainOptions alternate = extras;
-    alternate.epochs = 2;
-    alternate.kd_correct = alternate.whole_view = alternate.replay_flip = false;
-    alternate.fresh_epochs = true;
-    REQUIRE(run_pipeline(alternate) == 0);
-    CHECK(read_file((run / "log.txt").string()).find("odd epochs fresh views with CE") != std::string::npos);
-    // --image-targets: the soft target of image i's view is row i of the whole-image logits
-    // (corrected when labels are given), and a run with it trains and says so.
-    const std::vector<int> idx = {3, 0};
+    std::vector<float> whole;  // the master's logits on each whole training image
+    predict_classes(*master.model, c.data.train, 32, master.mean, master.std, 8, Device::CPU, &whole);
     const int K = int(c.data.classes.size());
-    const Tensor t = image_rows(whole, K, idx, nullptr, Device::CPU);
-    REQUIRE(t.shape() == Shape{2, K});
-    for (int k = 0; k < K; ++k) {
-      CHECK(t.data<float>()[k] == whole[size_t(3 * K + k)]);
-      CHECK(t.data<float>()[K + k] == whole[size_t(k)]);
-    }
-    const std::vector<int32_t> lab = {c.data.train.labels[3], c.data.train.labels[0]};
-    const Tensor tc = image_rows(whole, K, idx, lab.data(), Device::CPU);
-    for (int r = 0; r < 2; ++r) {  // the label's logit is now the row's largest
-      const float* row = tc.data<float>() + r * K;
-      CHECK(*std::max_element(row, row + K) == row[lab[size_t(r)]]);
-    }
-    TrainOptions image = alternate;
-    image.fresh_epochs = false;
-    image.image_targets = true;
-    REQUIRE(run_pipeline(image) == 0);
-    CHECK(read_file((run / "log.txt").string()).find("whole-image targets") != std::string::npos);
-    image.online = true;  // a combination that means nothing is refused with a message
-    CHECK(test::user_error_of([&] { run_pipeline(image); }).find("--image-targets") != std::string::npos);
     // --region-targets: the class maps over the whole box are the master's whole-image logits
     // (the head is linear, the pool a mean), the maps are cached and reused, and a run trains.
     const ClassMaps maps = class_maps(c, master);
@@ -684,55 +557,18 @@ TEST_CASE("train: end-to-end tiny run writes a complete run directory") {
     CHECK(read_file((run / "log.txt").string()).find("class maps of") != std::string::npos);
     CHECK(class_maps(c, master).v == maps.v);
     CHECK(read_file((run / "log.txt").string()).find("class_maps.safetensors reused") != std::string::npos);
-    TrainOptions region = alternate;
-    region.fresh_epochs = false;
+    TrainOptions region = o;
+    region.stages = parse_stages("distill");
+    region.epochs = 2;
     region.region_targets = true;
     REQUIRE(run_pipeline(region) == 0);
     CHECK(read_file((run / "log.txt").string()).find("class-map targets over each crop") != std::string::npos);
-    // --cutmix with the class maps: the mixed images' targets (cutmix.h), and the run says so.
-    TrainOptions mixed = region;
-    mixed.cutmix = 1;
-    REQUIRE(run_pipeline(mixed) == 0);
-    CHECK(read_file((run / "log.txt").string()).find("CutMix on 1 of the batches") != std::string::npos);
-    mixed.kd_correct = true;  // a corrected target of a mixed image is not defined
-    CHECK(test::user_error_of([&] { run_pipeline(mixed); }).find("--cutmix") != std::string::npos);
-    region.image_targets = true;  // one or the other
+    region.online = true;  // a combination that means nothing is refused with a message
     CHECK(test::user_error_of([&] { run_pipeline(region); }).find("--region-targets") != std::string::npos);
-  }
-
-  // --head-views: the features stage runs the backbone on the K soft-label views too, the head
-  // trains on them, and soft_labels.bin comes from those features through the head: the same
-  // logits (and views) as the full master run on every view.
-  {
-    TrainOptions hv = o;
-    hv.run_dir = (tmp.root() / "run_head_views").string();
-    hv.stages = parse_stages("features,head,soft_labels");
-    hv.head_views = true;
-    REQUIRE(run_pipeline(hv) == 0);
-    const std::string log = read_file((tmp.root() / "run_head_views" / "log.txt").string());
-    CHECK(log.find("whole images and 2 views of each") != std::string::npos);
-    CHECK(log.find("the head on the cached view features") != std::string::npos);
-    hv.master_size = 32;
-    Context c{hv, RunDir(hv.run_dir), load_train_data(hv), Device::CPU};
-    CHECK(read_features(c).tensors.at("train.views.x").size(0) == int64_t(c.data.train.n) * 2);
-    Net master = load_net(c.dir.file("master.safetensors"), Device::CPU);
-    SoftLabels cached;
-    std::string why;
-    REQUIRE(read_soft_labels(c.dir.file("soft_labels.bin"), soft_label_key_for(c, master), cached, why));
-    const SoftLabels full = build_soft_labels(*master.model, c.data.train, 2, uint64_t(hv.seed), hv.view_options(), 32,
-                                              master.mean, master.std, 5, Device::CPU);
-    REQUIRE(full.logits.size() == cached.logits.size());
-    for (size_t i = 0; i < full.logits.size(); ++i)
-      CHECK(cached.logits[i] == doctest::Approx(full.logits[i]).epsilon(1e-4));
-    for (size_t r = 0; r < full.view_params.size(); ++r) {
-      CHECK(cached.view_params[r].x0 == full.view_params[r].x0);
-      CHECK(cached.view_params[r].w == full.view_params[r].w);
-      CHECK(cached.view_params[r].flip == full.view_params[r].flip);
-    }
     // Features of another split (here: another seed) are refused, not read row for row.
-    TrainOptions other = hv;
+    TrainOptions other = o;
     other.seed = 5;
-    Context d{other, RunDir(hv.run_dir), load_train_data(other), Device::CPU};
+    Context d{other, RunDir(run.string()), load_train_data(other), Device::CPU};
     CHECK(test::user_error_of([&] { read_features(d); }).find("another train/val split") != std::string::npos);
   }
 
