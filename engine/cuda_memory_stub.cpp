@@ -1,5 +1,5 @@
 // cuda_memory_stub.cpp: compiled only when the CUDA backend is off. Every call explains how to
-// get a CUDA build instead of failing obscurely (STYLE.md: never a silent fallback).
+// get a CUDA build instead of failing obscurely (docs/STYLE.md: never a silent fallback).
 #include "engine/cuda_memory.h"
 #include "engine/error.h"
 

@@ -10,7 +10,7 @@
 namespace cudistill {
 
 // Error is thrown for programming errors and bad input alike; apps map it to exit code 2 when
-// `user_error` is set (bad flag, bad file) and 1 otherwise (see DESIGN.md, exit codes).
+// `user_error` is set (bad flag, bad file) and 1 otherwise (see docs/DESIGN.md, exit codes).
 class Error : public std::runtime_error {
  public:
   explicit Error(const std::string& what, bool user_error = false)

@@ -2,7 +2,7 @@
 //  - flags are `--name value` or `--name=value` (booleans: `--name`), each declared with a
 //    default and a one-line help, so `--help` is generated and always complete;
 //  - an unknown flag, a missing value or a bad number is a user error;
-//  - run_main() maps errors to the exit codes of DESIGN.md: 0 success, 2 user error (bad flag,
+//  - run_main() maps errors to the exit codes of docs/DESIGN.md: 0 success, 2 user error (bad flag,
 //    path or file, printed as one line), 1 anything else.
 // Not a general argument library: no positional arguments, no short options.
 #pragma once

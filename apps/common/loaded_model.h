@@ -1,5 +1,5 @@
 // loaded_model.h: a checkpoint -> a ready-to-run model with what it needs to see an image: its
-// class names, input size and normalisation, all read from the checkpoint's metadata (DESIGN.md:
+// class names, input size and normalisation, all read from the checkpoint's metadata (docs/DESIGN.md:
 // arch, classes, input_size, mean, std, source), so that eval and predict take no model flags.
 // Not here: training state (optimizer moments, schedules), architectures the registry lacks.
 // Tested in tests/ops/test_apps.cpp: ./build/tests/test_ops -tc="apps*"

@@ -1,6 +1,6 @@
 // eval: scores a checkpoint on one split of an image folder: accuracy, per-class accuracy, the
 // confusion matrix, parameters, size, MACs per image and single-image latency; with --out, the
-// metrics.json of DESIGN.md for this one model (dataset + models.<name>).
+// metrics.json of docs/DESIGN.md for this one model (dataset + models.<name>).
 // Images are seen as in training's evaluation: the whole image resized to the checkpoint's
 // input_size (data::eval_view), normalised with its mean/std. Not here: training, a validation
 // split (apps/train), top-k accuracy, ratios between two models.

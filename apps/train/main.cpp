@@ -1,5 +1,5 @@
 // train/main.cpp: `apps/train`, one command for the whole distillation pipeline (features, head,
-// soft_labels, distill, eval; see stages.h), writing the run directory of DESIGN.md. Only flag
+// soft_labels, distill, eval; see stages.h), writing the run directory of docs/DESIGN.md. Only flag
 // parsing here; the pipeline is the cudistill_train library (tested in test_train_pipeline.cpp).
 // Run: ./build/apps/train --master build/weights/efficientnet_lite0.safetensors --run-dir runs/a
 #include <cstdio>

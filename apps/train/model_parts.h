@@ -1,6 +1,6 @@
 // train/model_parts.h: what the pipeline needs of a classifier beyond forward(): its pooled
 // features (the frozen backbone), its final Linear (the head) and its checkpoint round trip with
-// the metadata of DESIGN.md (arch, classes, input_size, mean, std, source; students add width,
+// the metadata of docs/DESIGN.md (arch, classes, input_size, mean, std, source; students add width,
 // depth). Works on the three concrete families (ResNet, Student, EfficientNetLite) by
 // dynamic_cast, so models/ needs no common interface.
 // Not here: training (head.cpp, distill.cpp). Tested through tests/ops/test_train_pipeline.cpp.

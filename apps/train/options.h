@@ -14,7 +14,7 @@ namespace cudistill::train {
 
 struct TrainOptions {
   std::string data = "../shared/data/intel";  // image-folder data set (engine/data/folder.h layouts)
-  std::string run_dir = "runs/train";         // where every artifact goes (DESIGN.md, "Run directory")
+  std::string run_dir = "runs/train";         // where every artifact goes (docs/DESIGN.md, "Run directory")
   std::string master;                         // master checkpoint (.safetensors from apps/convert)
   std::string device;                         // "cpu", "cuda" or "" (cuda when available)
   std::string optimizer = "adamw";            // student optimizer: adamw or sgd

@@ -1,7 +1,7 @@
 // train/report.cpp: stage 5. Evaluates (evaluate.h) the run's master (when master.safetensors
 // exists), its student, and when asked the --baseline student (trained without the master) and
 // the --reference architecture (e.g. resnet152: size and speed only), all in this one process,
-// then writes metrics.json (DESIGN.md schema, every field, plus "baseline"/"reference" models,
+// then writes metrics.json (docs/DESIGN.md schema, every field, plus "baseline"/"reference" models,
 // their ratios and the distillation cost of the cost stage) and report.md (accuracy, per-class
 // accuracy, confusion matrices, params, size, MACs, batch-1 latency p50/p95 on CPU and, on a cuda
 // run, on the GPU, the ratios and the agreement), both atomically.

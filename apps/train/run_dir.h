@@ -1,4 +1,4 @@
-// train/run_dir.h: the run directory of apps/train (DESIGN.md, "Run directory"): the path of each
+// train/run_dir.h: the run directory of apps/train (docs/DESIGN.md, "Run directory"): the path of each
 // artifact, a logger whose every line goes to stdout and to log.txt, and the per-stage wall times
 // (timings.json), kept across invocations so that a resumed run still reports every stage.
 // Not here: the artifacts' formats (features.cpp, soft_labels.h, report.h).

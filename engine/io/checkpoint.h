@@ -2,7 +2,7 @@
 // load_state() is the one place that decides whether a set of tensors fits a model: the
 // converter, the checkpoint loader and the apps all go through it, so a missing tensor, a
 // leftover one or a shape mismatch is reported the same way everywhere: each by name.
-// Checkpoints are safetensors files (DESIGN.md) with metadata: arch, classes, input_size, mean,
+// Checkpoints are safetensors files (docs/DESIGN.md) with metadata: arch, classes, input_size, mean,
 // std, source. Tested in tests/ops/test_checkpoint.cpp.
 #pragma once
 #include <map>

@@ -1,5 +1,5 @@
 // pth.h: reads the tensors of a PyTorch checkpoint (`torch.save(model.state_dict(), f)`) without
-// Python or torch, for the converter (DESIGN.md, "Converter").
+// Python or torch, for the converter (docs/DESIGN.md, "Converter").
 // Both on-disk formats: the zip archive (torch >= 1.6: `<name>/data.pkl` + `<name>/data/<key>`
 // storages, stored uncompressed, zip64 fields honoured) and the legacy stream (torch < 1.6 or
 // _use_new_zipfile_serialization=False: magic, protocol and sys-info pickles, the object pickle,

@@ -1,4 +1,4 @@
-// safetensors.h: the engine's weights and checkpoint format (DESIGN.md, "Contracts"), readable
+// safetensors.h: the engine's weights and checkpoint format (docs/DESIGN.md, "Contracts"), readable
 // by any tool: an 8-byte little-endian header length N, N bytes of JSON header
 //   {"__metadata__": {"arch": "resnet18", ...}, "fc.weight": {"dtype": "F32", "shape": [10, 512],
 //    "data_offsets": [0, 20480]}, ...}

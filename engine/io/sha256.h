@@ -1,5 +1,5 @@
 // sha256.h: SHA-256 (FIPS 180-4), to fingerprint weights files (`source` in safetensors
-// metadata, DESIGN.md) and datasets, so that a run records exactly which bytes it used.
+// metadata, docs/DESIGN.md) and datasets, so that a run records exactly which bytes it used.
 // Streaming: feed any number of update() calls, then final(). Not a general crypto library
 // (no HMAC, no constant-time guarantees: these are checksums, not secrets).
 // Tested in tests/ops/test_io.cpp (-tc="sha256*") with the FIPS test vectors.

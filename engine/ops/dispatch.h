@@ -3,7 +3,7 @@
 // cuda_fn (CUDA kernels are float32) is written with the CUDA_PATH(...) macro, which compiles to
 // nothing in CPU-only builds, where no tensor can live on a GPU anyway.
 // A CUDA tensor reaching an op without a CUDA kernel is an error that names the op: never a
-// silent copy to the host (STYLE.md, rule 2). Every dispatch is an NVTX range named after the op.
+// silent copy to the host (docs/STYLE.md, rule 2). Every dispatch is an NVTX range named after the op.
 #pragma once
 #include <initializer_list>
 #include <type_traits>

@@ -11,7 +11,7 @@
 #include "engine/cuda_context.h"
 #include "engine/error.h"
 
-// --- always-on checks (STYLE.md rule 10): statement, function, file, line, and a hint -------
+// --- always-on checks (docs/STYLE.md rule 10): statement, function, file, line, and a hint -------
 #define CUDA_CHECK(call)                                                                       \
   do {                                                                                         \
     cudaError_t err_ = (call);                                                                 \

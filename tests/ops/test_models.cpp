@@ -52,7 +52,7 @@ TEST_CASE("models: ResNet152 (6 classes): parameters, MACs at 150x150, shapes") 
   CHECK(m.num_parameters() == 58'156'102);
   CHECK(m.num_parameters() + 994 * (2048 + 1) == 60'192'808);
   CHECK(m.feature_dim() == 2048);
-  // DESIGN.md's known number: 5.73 GMACs per 150x150 image, conv + fc.
+  // docs/DESIGN.md's known number: 5.73 GMACs per 150x150 image, conv + fc.
   Tensor y;
   CHECK(macs_at(m, 150, &y) == 5'733'068'480);
   CHECK(y.shape() == Shape{1, 6});

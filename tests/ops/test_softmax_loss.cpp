@@ -15,7 +15,7 @@ using cudistill::test::project;
 namespace {
 Tensor labels_of(const std::vector<double>& v) { return Tensor::from_vector(v, {int64_t(v.size())}, DType::I32); }
 
-// Logits with a few spiky outliers (llm.c multiplies some by 20), as STYLE.md asks.
+// Logits with a few spiky outliers (llm.c multiplies some by 20), as docs/STYLE.md asks.
 Tensor spiky_logits(int B, int K, uint64_t seed, DType dt = DType::F64) {
   Rng rng(seed);
   std::vector<double> v(static_cast<size_t>(B) * K);

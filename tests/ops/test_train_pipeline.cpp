@@ -3,7 +3,7 @@
 // reason), the stratified --limit, and an end-to-end run of every stage on a generated data set
 // (2 classes of 32x32 PNGs written with stb_image_write into a mkdtemp folder) with a tiny master
 // (a student checkpoint saved first): the run directory's files exist and parse, metrics.json has
-// every field of DESIGN.md and its accuracies lie in [0, 1]; a corrupted cache is rebuilt;
+// every field of docs/DESIGN.md and its accuracies lie in [0, 1]; a corrupted cache is rebuilt;
 // --online and --no-master runs work; the cost stage and an eval with a baseline and a reference
 // architecture fill their metrics; a distill run stopped and resumed ends bit for bit where an
 // uninterrupted one does; the moving average of --ema follows its formula, is what the stage keeps,
