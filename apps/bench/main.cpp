@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/percentile.h"
 #include "engine/autograd.h"
 #include "engine/threads.h"
 #include "engine/ops/ops.h"
@@ -98,8 +99,7 @@ int bench_models(int reps, double width, double depth) {
       m->forward(x);
       t.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - a).count());
     }
-    std::sort(t.begin(), t.end());
-    const double p50 = t[t.size() / 2], p95 = t[std::min(t.size() - 1, size_t(double(t.size()) * 0.95))];
+    const double p50 = percentile(t, 50), p95 = percentile(t, 95);
     std::printf("%-20s %12lld %10.2f %14lld %10.2f %10.2f\n", arch, (long long)m->num_parameters(),
                 double(m->state_bytes()) / 1e6, (long long)macs, p50, p95);
   }

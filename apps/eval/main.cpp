@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "apps/common/cli.h"
+#include "engine/percentile.h"
 #include "engine/threads.h"
 #include "apps/common/loaded_model.h"
 #include "apps/common/paths.h"
@@ -68,12 +69,6 @@ std::vector<int> argmax_rows(const std::vector<double>& logits, int K) {
     out[b] = int(std::max_element(row, row + K) - row);
   }
   return out;
-}
-
-// Nearest-rank percentile of sorted samples (p in (0, 100]): with 20 samples p95 is the 19th.
-double percentile(const std::vector<double>& sorted, double p) {
-  const size_t rank = size_t(std::ceil(p / 100.0 * double(sorted.size())));
-  return sorted[std::min(sorted.size(), std::max<size_t>(rank, 1)) - 1];
 }
 
 // A file name without folders and extension: "run/student.safetensors" -> "student".

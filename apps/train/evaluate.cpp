@@ -3,6 +3,7 @@
 
 #include <algorithm>
 
+#include "engine/percentile.h"
 #include "engine/autograd.h"
 #include "engine/data/augment.h"
 #include "engine/ops/macs.h"
@@ -26,9 +27,7 @@ Latency time_batch1(Context& c, Module& m, const Net& net, Device device, int ru
     m.forward(x).to(Device::CPU);  // the copy back waits for the device
     ms.push_back((now_seconds() - t) * 1e3);
   }
-  std::sort(ms.begin(), ms.end());
-  auto q = [&](double p) { return ms[std::min(ms.size() - 1, size_t(p * double(ms.size() - 1) + 0.5))]; };
-  return {q(0.5), q(0.95)};
+  return {percentile(ms, 50), percentile(ms, 95)};
 }
 
 
