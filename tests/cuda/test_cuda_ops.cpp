@@ -90,16 +90,19 @@ TEST_CASE("cuda: linear and matmul (cuBLAS)") {
 }
 
 TEST_CASE("cuda: batch_norm2d training and eval") {
-  for (bool training : {true, false}) {
-    CAPTURE(training);
-    Tensor x = rand_t({8, 16, 9, 7}, 14, -2, 3), g = rand_t({16}, 15, 0.5, 1.5), b = rand_t({16}, 16);
-    compare_devices(
-        [training](const std::vector<Tensor>& v) {
-          Tensor rm = Tensor::zeros({16}, DType::F32, v[0].device()), rv = Tensor::ones({16}, DType::F32, v[0].device());
-          return batch_norm2d(v[0], v[1], v[2], rm, rv, training);
-        },
-        {x, g, b}, {true, true, true}, Tol{1e-5, 1e-4, 1e-10}, Tol{1e-4, 1e-4, 1e-9});
-  }
+  // relu: the fused ReLU (CUDA: the two kernels in a row; CPU float: the fused fast kernel).
+  for (bool relu : {false, true})
+    for (bool training : {true, false}) {
+      CAPTURE(training);
+      CAPTURE(relu);
+      Tensor x = rand_t({8, 16, 9, 7}, 14, -2, 3), g = rand_t({16}, 15, 0.5, 1.5), b = rand_t({16}, 16);
+      compare_devices(
+          [training, relu](const std::vector<Tensor>& v) {
+            Tensor rm = Tensor::zeros({16}, DType::F32, v[0].device()), rv = Tensor::ones({16}, DType::F32, v[0].device());
+            return batch_norm2d(v[0], v[1], v[2], rm, rv, training, 0.1, 1e-5, relu);
+          },
+          {x, g, b}, {true, true, true}, Tol{1e-5, 1e-4, 1e-10}, Tol{1e-4, 1e-4, 1e-9});
+    }
   // the running statistics are updated the same way on both devices
   Tensor x = rand_t({8, 4, 5, 5}, 17);
   Tensor g = Tensor::ones({4}), b = Tensor::zeros({4});
