@@ -16,8 +16,10 @@
 #include <string>
 #include <vector>
 
-#include "engine/percentile.h"
 #include "engine/autograd.h"
+#include "engine/io/file.h"
+#include "engine/io/json.h"
+#include "engine/percentile.h"
 #include "engine/threads.h"
 #include "engine/ops/ops.h"
 #include "engine/ops/macs.h"
@@ -140,14 +142,17 @@ int main(int argc, char** argv) {
                 "images/s; batch-1 latency %.3f ms\n", width, (long long)r.params, so.batch, so.size, r.step_ms,
                 r.images_per_s, r.latency_ms);
     if (!json.empty()) {  // the same fields as benchmarks/torch_student.py writes
-      const std::string tmp = json + ".tmp";
-      FILE* f = std::fopen(tmp.c_str(), "w");
-      if (!f) { std::fprintf(stderr, "bench: cannot write %s\n", tmp.c_str()); return 2; }
-      std::fprintf(f, "{\"framework\": \"cudistill\", \"threads\": %d, \"width\": %g, \"params\": %lld, "
-                   "\"batch\": %d, \"size\": %d, \"step_ms\": %.4f, \"images_per_s\": %.3f, \"latency_ms\": %.4f}\n",
-                   threads, width, (long long)r.params, so.batch, so.size, r.step_ms, r.images_per_s, r.latency_ms);
-      std::fclose(f);
-      std::rename(tmp.c_str(), json.c_str());
+      Json j = Json::object();
+      j["framework"] = "cudistill";
+      j["threads"] = threads;
+      j["width"] = width;
+      j["params"] = r.params;
+      j["batch"] = so.batch;
+      j["size"] = so.size;
+      j["step_ms"] = r.step_ms;
+      j["images_per_s"] = r.images_per_s;
+      j["latency_ms"] = r.latency_ms;
+      write_file_atomic(json, j.dump(2) + "\n");
     }
     return 0;
   }
